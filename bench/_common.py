@@ -1,0 +1,49 @@
+"""Helpers shared by the benchmark scripts (not part of the package)."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Sequence
+
+from pytest_virtualpy.lab.client import LabClient
+from pytest_virtualpy.lab.device import DeviceClient
+from pytest_virtualpy.lab.local import LocalLab
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The p-th percentile (0-100) by linear interpolation."""
+    s = sorted(values)
+    if not s:
+        return float("nan")
+    k = (len(s) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def summary(values: Sequence[float]) -> str:
+    return (
+        f"n={len(values)} p50={percentile(values, 50):.3f} p95={percentile(values, 95):.3f} "
+        f"p99={percentile(values, 99):.3f} mean={statistics.fmean(values):.3f}"
+    )
+
+
+def lease_device(lab: LocalLab) -> DeviceClient:
+    client = LabClient.connect(lab.address, lab.token, client_name="bench")
+    return DeviceClient(client, client.lease(None, "bench", 120))
+
+
+def wait_for_screen(device: DeviceClient, screen: str, timeout: float = 20.0) -> None:
+    end = time.monotonic() + timeout
+    while device.sim_state()["screen"] != screen:
+        if time.monotonic() > end:
+            raise SystemExit(f"the simulated box never reached {screen!r}")
+        time.sleep(0.05)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU time of a process (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

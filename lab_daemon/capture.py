@@ -1,0 +1,119 @@
+"""Capture threads and the bounded ring of timestamped frames they fill.
+
+One thread per device reads its :class:`VideoSource` at capture rate. Readers
+(match loops, screenshot requests) never block the capture: they take frames
+from the ring, and a reader that falls behind skips ahead instead of holding
+memory.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from collections.abc import Iterator
+
+from lab_daemon.devices.base import VideoSource
+from pytest_virtualpy.errors import LabError
+from pytest_virtualpy.vision import Frame
+
+log = logging.getLogger(__name__)
+
+#: how long a reader waits for a frame before calling the capture stalled
+STALL_SECS = 3.0
+
+
+class FrameRing:
+    """A bounded ring of :class:`Frame` objects with sequence numbers."""
+
+    def __init__(self, size: int = 32):
+        self._frames: collections.deque[tuple[int, Frame]] = collections.deque(maxlen=size)
+        self._cond = threading.Condition()
+        self._seq = 0
+        self.closed = False
+
+    def append(self, frame: Frame) -> None:
+        with self._cond:
+            self._seq += 1
+            self._frames.append((self._seq, frame))
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+    def latest(self, timeout: float = STALL_SECS) -> Frame:
+        """The newest frame, waiting for the first one if the ring is empty."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._frames or self.closed, timeout):
+                raise LabError("video capture stalled: no frame received")
+            if not self._frames:
+                raise LabError("video capture is stopped")
+            return self._frames[-1][1]
+
+    def _next_after(self, seq: int, timeout: float) -> tuple[int, Frame]:
+        with self._cond:
+            ok = self._cond.wait_for(lambda: self._seq > seq or self.closed, timeout)
+            if self.closed:
+                raise LabError("video capture is stopped")
+            if not ok:
+                raise LabError(f"video capture stalled: no new frame for {timeout:.0f} s")
+            for s, frame in self._frames:
+                if s > seq:
+                    return s, frame
+            return self._frames[-1]
+
+    def frames(self, since: float | None = None) -> Iterator[Frame]:
+        """Yield frames in capture order, forever.
+
+        With ``since``, start at the first frame still in the ring whose
+        timestamp is >= ``since`` (one frame earlier is included as a reference
+        if available); otherwise start with the newest frame. A reader slower
+        than capture skips frames that fell out of the ring.
+        """
+        with self._cond:
+            if since is None or not self._frames:
+                seq = self._frames[-1][0] - 1 if self._frames else self._seq
+            else:
+                seq = self._frames[-1][0] - 1
+                for s, f in self._frames:
+                    if f.time is not None and f.time >= since:
+                        seq = s - 2  # include the frame before, as a reference
+                        break
+        while True:
+            seq, frame = self._next_after(seq, STALL_SECS)
+            yield frame
+
+
+class CaptureThread(threading.Thread):
+    """Reads a video source into a :class:`FrameRing` until stopped."""
+
+    def __init__(self, name: str, source: VideoSource, ring: FrameRing):
+        super().__init__(name=f"capture-{name}", daemon=True)
+        self.source = source
+        self.ring = ring
+        self.frames_captured = 0
+        self.frames_dropped = 0
+        self._stop_event = threading.Event()
+        self._last_time: float | None = None
+
+    def run(self) -> None:
+        period = 1.0 / self.source.fps
+        while not self._stop_event.is_set():
+            try:
+                array, t = self.source.read()
+            except Exception:  # keep the thread alive; readers see a stall
+                log.exception("capture from %s failed", self.name)
+                time.sleep(0.5)
+                continue
+            if self._last_time is not None and t - self._last_time > 1.5 * period:
+                self.frames_dropped += round((t - self._last_time) / period) - 1
+            self._last_time = t
+            self.ring.append(Frame(array, time=t))
+            self.frames_captured += 1
+        self.ring.close()
+
+    def stop(self) -> None:
+        self._stop_event.set()

@@ -1,0 +1,165 @@
+"""``virtualpy-lab``: run a lab daemon, or grab a screenshot from one.
+
+virtualpy-lab serve --config lab.toml
+virtualpy-lab sim --devices 2 --port 18861
+virtualpy-lab screenshot --lab 127.0.0.1:18861 --device sim-0 -o home.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from lab_daemon.auth_token import TOKEN_ENV, load_or_create_token
+from lab_daemon.config import RESOLUTIONS, DeviceConfig, LabConfig, load_config
+from pytest_virtualpy.errors import ConfigError, VirtualpyError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="virtualpy-lab",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the devices listed in a lab.toml")
+    serve.add_argument("--config", required=True, type=Path, help="path to lab.toml")
+    serve.add_argument("--bind", help="address to listen on (default: from config, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: from config, 18861)")
+
+    sim = sub.add_parser("sim", help="serve N simulated set-top boxes, no config needed")
+    sim.add_argument("--devices", type=int, default=1, help="how many boxes (default 1)")
+    sim.add_argument("--port", type=int, default=18861, help="port (0 picks a free one)")
+    sim.add_argument("--bind", default="127.0.0.1")
+    sim.add_argument("--fps", type=float, default=60.0)
+    sim.add_argument("--resolution", choices=sorted(RESOLUTIONS), default="720p")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--boot-secs", type=float, default=3.0)
+    sim.add_argument("--name", default="sim", help="lab name (default: sim)")
+
+    for s in (serve, sim):
+        s.add_argument(
+            "--ready-file", type=Path, help="write {address, devices} as JSON here once listening"
+        )
+        s.add_argument("-v", "--verbose", action="store_true")
+
+    shot = sub.add_parser("screenshot", help="save the current frame of a device as PNG")
+    shot.add_argument("--lab", required=True, help="daemon address HOST:PORT")
+    shot.add_argument("--device", help="device name (default: the first free one)")
+    shot.add_argument("--region", help="crop to X,Y,WIDTH,HEIGHT")
+    shot.add_argument("-o", "--output", type=Path, required=True)
+    shot.add_argument(
+        "--token-env",
+        default=TOKEN_ENV,
+        help=f"environment variable holding the token (default {TOKEN_ENV})",
+    )
+    return p
+
+
+def _serve(cfg: LabConfig, ready_file: Path | None) -> int:
+    from lab_daemon.factory import build_device
+    from lab_daemon.host import LabHost
+    from lab_daemon.server import make_server
+
+    token, where = load_or_create_token()
+    devices = [build_device(d) for d in cfg.devices]
+    host = LabHost(cfg.name, devices)
+    server = make_server(host, token, cfg.bind, cfg.port)
+    host.start()
+    address = f"{cfg.bind}:{server.port}"
+    print(
+        f"virtualpy-lab: lab {cfg.name!r} serving {len(devices)} device(s) "
+        f"({', '.join(d.name for d in devices)}) on {address}",
+        flush=True,
+    )
+    print(f"virtualpy-lab: token from {where}", flush=True)
+    if cfg.bind not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"virtualpy-lab: WARNING: listening on {cfg.bind}, reachable from the network; "
+            "anyone with the token can drive these devices",
+            flush=True,
+        )
+    if ready_file:
+        tmp = ready_file.with_suffix(".tmp")
+        tmp.write_text(
+            json.dumps(
+                {
+                    "address": address,
+                    "lab": cfg.name,
+                    "devices": [d.name for d in devices],
+                    "pid": os.getpid(),
+                }
+            )
+        )
+        tmp.replace(ready_file)
+
+    def _stop(*_):
+        threading.Thread(target=server.close, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        server.start()
+    finally:
+        host.stop()
+    return 0
+
+
+def _screenshot(args) -> int:
+    from pytest_virtualpy.lab.client import LabClient
+    from pytest_virtualpy.lab.device import DeviceClient
+
+    token = os.environ.get(args.token_env, "")
+    if not token:
+        raise ConfigError(f"set {args.token_env} to the lab's token")
+    try:
+        region = tuple(int(v) for v in args.region.split(",")) if args.region else None
+    except ValueError:
+        raise ConfigError(f"--region wants X,Y,WIDTH,HEIGHT, got {args.region!r}") from None
+    with LabClient.connect(args.lab, token, client_name="virtualpy-lab-screenshot") as client:
+        device = DeviceClient(client, client.lease(args.device, "screenshot", ttl_secs=30))
+        try:
+            _, png = device.get_frame(region=region)
+        finally:
+            client.release(device.lease_id)
+    args.output.write_bytes(png)
+    print(f"saved {args.output} ({len(png)} bytes) from {device.name}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    try:
+        if args.command == "serve":
+            cfg = load_config(args.config)
+            cfg.bind = args.bind or cfg.bind
+            cfg.port = cfg.port if args.port is None else args.port
+            return _serve(cfg, args.ready_file)
+        if args.command == "sim":
+            if args.devices < 1:
+                raise ConfigError("--devices must be at least 1")
+            options = {"fps": args.fps, "resolution": args.resolution, "boot_secs": args.boot_secs}
+            devices = [
+                DeviceConfig(f"{args.name}-{i}", "sim", dict(options, seed=args.seed + i))
+                for i in range(args.devices)
+            ]
+            return _serve(LabConfig(args.name, args.bind, args.port, devices), args.ready_file)
+        return _screenshot(args)
+    except (VirtualpyError, OSError) as e:
+        print(f"virtualpy-lab: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

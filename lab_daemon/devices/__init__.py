@@ -1,0 +1,1 @@
+"""One class per kind of hardware, each behind a small abstract protocol."""

@@ -1,0 +1,120 @@
+"""The hardware protocols a lab device is made of.
+
+Like labgrid's protocols: small abstract classes, with one driver per kind of
+hardware behind them. A :class:`Device` is a named bundle of these; any part may
+be missing (a TV with no serial console, a box with no ADB).
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class VideoSource(abc.ABC):
+    """A source of timestamped frames (an HDMI capture, or the simulator)."""
+
+    fps: float
+    width: int
+    height: int
+
+    @abc.abstractmethod
+    def read(self) -> tuple[np.ndarray, float]:
+        """Block until the next frame is captured; return it with its timestamp.
+
+        The returned array must not be modified afterwards by the source.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the hardware."""
+
+
+class KeySender(abc.ABC):
+    """Something that presses remote-control keys (IR blaster, sim input)."""
+
+    @abc.abstractmethod
+    def press(self, key: str, hold_secs: float | None = None) -> float:
+        """Press ``key``; return the time the press was sent (``time.time()`` scale)."""
+
+    @abc.abstractmethod
+    def keys(self) -> list[str]:
+        """Key names this remote knows."""
+
+
+class PowerSwitch(abc.ABC):
+    """A switchable power supply (smart plug, PDU, the simulator's switch)."""
+
+    @abc.abstractmethod
+    def set(self, on: bool) -> None: ...
+
+    @abc.abstractmethod
+    def get(self) -> bool: ...
+
+
+class SerialPort(abc.ABC):
+    """A byte-oriented console connection."""
+
+    @abc.abstractmethod
+    def write(self, data: bytes) -> None: ...
+
+    @abc.abstractmethod
+    def read_available(self) -> bytes:
+        """Return (and consume) whatever bytes have arrived, without blocking."""
+
+    @abc.abstractmethod
+    def wait_for_data(self, timeout: float) -> None:
+        """Block until more data arrives or ``timeout`` passes."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the port."""
+
+
+class SimControl(abc.ABC):
+    """Fault switches and ground truth: only simulated devices have these."""
+
+    @abc.abstractmethod
+    def inject(self, fault: str, params: dict) -> None: ...
+
+    @abc.abstractmethod
+    def clear(self) -> None: ...
+
+    @abc.abstractmethod
+    def faults(self) -> dict: ...
+
+    @abc.abstractmethod
+    def events(self) -> list[dict]: ...
+
+    @abc.abstractmethod
+    def state(self) -> dict:
+        """What the simulator knows it shows: ``{"screen", "powered"}``."""
+
+
+@dataclass
+class Device:
+    """A named device under test and the hardware that reaches it."""
+
+    name: str
+    model: str
+    kind: str
+    video: VideoSource
+    keys: KeySender
+    power: PowerSwitch | None = None
+    serial: SerialPort | None = None
+    sim: SimControl | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def capabilities(self) -> list[str]:
+        caps = ["video", "keys"]
+        caps += [n for n in ("power", "serial", "sim") if getattr(self, n) is not None]
+        return caps
+
+    def start(self) -> None:
+        """Start background parts (the simulator's clock, consoles)."""
+
+    def stop(self) -> None:
+        for part in (self.video, self.serial):
+            if part is not None:
+                part.close()

@@ -1,0 +1,60 @@
+"""A serial console driver on pyserial, with a reader thread.
+
+It serves a real UART (``/dev/ttyUSB0``) and the simulator's pty alike, so the
+simulated box exercises exactly the code a real bench uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import serial
+
+from lab_daemon.devices.base import SerialPort
+
+
+class PySerialPort(SerialPort):
+    """Reads a serial port continuously into a buffer that ``read_available`` drains."""
+
+    def __init__(self, path: str, baudrate: int = 115200):
+        self.path = path
+        self._port = serial.Serial(path, baudrate=baudrate, timeout=0.1)
+        self._buffer = bytearray()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._pump, name=f"serial-{path}", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        while not self._closed:
+            try:
+                data = self._port.read(4096)
+            except (serial.SerialException, OSError, TypeError):
+                if self._closed:
+                    return
+                data = b""
+                self._closed = True
+            if data:
+                with self._cond:
+                    self._buffer += data
+                    self._cond.notify_all()
+
+    def write(self, data: bytes) -> None:
+        self._port.write(data)
+        self._port.flush()
+
+    def read_available(self) -> bytes:
+        with self._cond:
+            data = bytes(self._buffer)
+            self._buffer.clear()
+            return data
+
+    def wait_for_data(self, timeout: float) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._buffer or self._closed, timeout)
+
+    def close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(serial.SerialException, OSError):
+            self._port.close()

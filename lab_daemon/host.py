@@ -1,0 +1,88 @@
+"""The running lab: devices, their capture threads, consoles and leases."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from lab_daemon.capture import CaptureThread, FrameRing
+from lab_daemon.console import Console
+from lab_daemon.devices.base import Device
+from lab_daemon.leases import LeaseTable
+from pytest_virtualpy.errors import DeviceUnavailable
+
+
+@dataclass
+class DeviceRuntime:
+    """A device together with what the daemon runs for it."""
+
+    device: Device
+    ring: FrameRing
+    capture: CaptureThread
+    console: Console | None
+
+    def info(self) -> dict:
+        d = self.device
+        return {
+            "name": d.name,
+            "model": d.model,
+            "kind": d.kind,
+            "capabilities": d.capabilities,
+            "width": d.video.width,
+            "height": d.video.height,
+            "fps": d.video.fps,
+        }
+
+    def health(self) -> dict:
+        try:
+            age = time.time() - (self.ring.latest(timeout=0).time or 0)
+        except Exception:
+            age = None
+        return {
+            "frames_captured": self.capture.frames_captured,
+            "frames_dropped": self.capture.frames_dropped,
+            "capturing": self.capture.is_alive(),
+            "last_frame_age_secs": None if age is None else round(age, 3),
+        }
+
+
+class LabHost:
+    """Owns every device of one lab host for the daemon's lifetime."""
+
+    def __init__(self, name: str, devices: list[Device], ring_size: int = 32):
+        if len({d.name for d in devices}) != len(devices):
+            raise ValueError("device names must be unique")
+        self.name = name
+        self.started = time.time()
+        self.leases = LeaseTable(d.name for d in devices)
+        self._runtimes: dict[str, DeviceRuntime] = {}
+        for d in devices:
+            ring = FrameRing(ring_size)
+            console = Console(d.serial) if d.serial is not None else None
+            self._runtimes[d.name] = DeviceRuntime(
+                d, ring, CaptureThread(d.name, d.video, ring), console
+            )
+
+    def start(self) -> None:
+        for rt in self._runtimes.values():
+            rt.device.start()
+            rt.capture.start()
+
+    def stop(self) -> None:
+        for rt in self._runtimes.values():
+            rt.capture.stop()
+        for rt in self._runtimes.values():
+            rt.capture.join(timeout=2)
+            rt.device.stop()
+
+    @property
+    def runtimes(self) -> list[DeviceRuntime]:
+        return list(self._runtimes.values())
+
+    def runtime(self, name: str) -> DeviceRuntime:
+        try:
+            return self._runtimes[name]
+        except KeyError:
+            raise DeviceUnavailable(
+                f"no device {name!r} on lab {self.name!r}; devices: {', '.join(self._runtimes)}"
+            ) from None

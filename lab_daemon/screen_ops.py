@@ -1,0 +1,134 @@
+"""Frame-local primitives: the vision loops the daemon runs at capture rate.
+
+Each takes a device's frame ring and plain arguments and returns a plain dict,
+so that only small results cross the network.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+
+import numpy as np
+
+from lab_daemon.capture import FrameRing
+from lab_daemon.imaging import decode_image
+from pytest_virtualpy import vision
+from pytest_virtualpy.errors import BlackTimeout, MatchTimeout, MotionTimeout
+
+
+@functools.lru_cache(maxsize=64)
+def _reference(digest: str, data: bytes) -> np.ndarray:
+    return decode_image(data, "reference image")
+
+
+def reference_image(data: bytes) -> np.ndarray:
+    """Decode a reference image, caching by content so repeated waits stay cheap."""
+    return _reference(hashlib.sha1(data).hexdigest(), data)
+
+
+def match_params(params_json: str | None) -> vision.MatchParameters | None:
+    if not params_json:
+        return None
+    params = json.loads(params_json)
+    try:
+        return vision.MatchParameters(**params)
+    except TypeError as e:
+        raise ValueError(f"bad match parameters {params!r}: {e}") from None
+
+
+def match_once(ring: FrameRing, image: np.ndarray, region, params) -> dict:
+    return vision.match(image, ring.latest(), region=region, params=params).to_dict()
+
+
+def match_all(ring: FrameRing, image: np.ndarray, region, params) -> list[dict]:
+    return [
+        m.to_dict() for m in vision.match_all(image, ring.latest(), region=region, params=params)
+    ]
+
+
+def wait_for_match(ring, image, region, params, timeout_secs, consecutive, since=None) -> dict:
+    try:
+        result = vision.wait_for_match(
+            image,
+            ring.frames(since=since),
+            timeout_secs=timeout_secs,
+            consecutive_matches=consecutive,
+            region=region,
+            params=params,
+        )
+        return {"timed_out": False, "result": result.to_dict()}
+    except MatchTimeout as e:
+        best = e.best.to_dict() if e.best is not None else None
+        return {"timed_out": True, "result": best, "frame_time": getattr(e.frame, "time", None)}
+
+
+def wait_for_motion(ring, region, mask, timeout_secs, consecutive, noise_threshold) -> dict:
+    try:
+        result = vision.wait_for_motion(
+            ring.frames(),
+            timeout_secs=timeout_secs,
+            consecutive_frames=consecutive,
+            noise_threshold=noise_threshold,
+            mask=mask,
+            region=region,
+        )
+        return {"timed_out": False, "result": result.to_dict()}
+    except MotionTimeout as e:
+        return {"timed_out": True, "result": None, "frame_time": getattr(e.frame, "time", None)}
+
+
+def detect_motion(ring, region, mask, noise_threshold, since, max_frames) -> list[dict]:
+    """Motion results for up to ``max_frames`` consecutive frames from ``since``."""
+    results = []
+    for result in vision.detect_motion(
+        ring.frames(since=since), noise_threshold=noise_threshold, mask=mask, region=region
+    ):
+        results.append(result.to_dict())
+        if len(results) >= max_frames:
+            break
+    return results
+
+
+def is_black(ring, region, mask, threshold) -> dict:
+    frame = ring.latest()
+    result = vision.is_black(frame, region=region, mask=mask, threshold=threshold)
+    return {"black": bool(result), "time": frame.time}
+
+
+def wait_for_black(ring, region, mask, threshold, timeout_secs) -> dict:
+    try:
+        result = vision.wait_for_black(
+            ring.frames(), timeout_secs=timeout_secs, region=region, mask=mask, threshold=threshold
+        )
+        return {"timed_out": False, "black": bool(result), "time": result.time}
+    except BlackTimeout:
+        return {"timed_out": True, "black": False, "time": None}
+
+
+def is_frozen(ring, region, mask, freeze_secs, noise_threshold) -> dict:
+    result = vision.is_frozen(
+        ring.frames(),
+        freeze_secs=freeze_secs,
+        region=region,
+        mask=mask,
+        noise_threshold=noise_threshold,
+    )
+    return {"frozen": bool(result), "time": getattr(result, "time", None)}
+
+
+def transition(
+    ring, press_time, key, region, mask, timeout_secs, stable_secs, noise_threshold
+) -> dict:
+    result = vision.wait_for_transition(
+        ring.frames(since=press_time),
+        press_time,
+        key=key,
+        region=region,
+        mask=mask,
+        timeout_secs=timeout_secs,
+        stable_secs=stable_secs,
+        noise_threshold=noise_threshold,
+    )
+    return result.to_dict()

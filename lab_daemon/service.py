@@ -1,0 +1,349 @@
+"""The RPyC service: the only surface the daemon exposes on the network.
+
+Every exposed method takes plain values (str, bytes, numbers, tuples) and
+returns JSON text, or ``(json_text, bytes)`` for images. Device methods take the
+caller's lease id first; nothing touches a device without a live lease. Errors
+come back as data (see :mod:`pytest_virtualpy.lab.wire`), never as remote
+exception objects.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import rpyc
+
+from lab_daemon import screen_ops
+from lab_daemon.host import DeviceRuntime, LabHost
+from lab_daemon.imaging import encode_image, mask_from_wire, region_from_wire
+from pytest_virtualpy import __version__
+from pytest_virtualpy.errors import DeviceUnavailable, LabError
+from pytest_virtualpy.lab import wire
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = 1
+MAX_WAIT_SECS = 600.0
+
+
+def _plain_args(fn: Callable) -> Callable:
+    """Reject anything but plain values, and turn the result or error into JSON."""
+
+    @functools.wraps(fn)
+    def wrapper(self, *args):
+        try:
+            for a in args:
+                if not wire.is_plain(a):
+                    raise TypeError(
+                        f"{fn.__name__[len('exposed_') :]}() takes plain values only "
+                        f"(str, bytes, numbers, tuples), got {type(a).__name__}"
+                    )
+            return wire.encode_ok(fn(self, *args))
+        except Exception as e:
+            if not isinstance(e, LabError | ValueError | TypeError):
+                log.exception("%s failed", fn.__name__)
+            return wire.encode_error(e)
+
+    return wrapper
+
+
+def _image_reply(fn: Callable) -> Callable:
+    """Like :func:`_plain_args`, for methods returning ``(meta, image_bytes)``."""
+
+    @functools.wraps(fn)
+    def wrapper(self, *args):
+        try:
+            if not all(wire.is_plain(a) for a in args):
+                raise TypeError(f"{fn.__name__} takes plain values only")
+            meta, data = fn(self, *args)
+            return wire.encode_ok(meta), data
+        except Exception as e:
+            if not isinstance(e, LabError | ValueError | TypeError):
+                log.exception("%s failed", fn.__name__)
+            return wire.encode_error(e), b""
+
+    return wrapper
+
+
+def _timeout(value: Any) -> float:
+    t = float(value)
+    if not 0 <= t <= MAX_WAIT_SECS:
+        raise ValueError(f"timeout must be between 0 and {MAX_WAIT_SECS:.0f} s, got {t}")
+    return t
+
+
+class LabService(rpyc.Service):
+    """One instance per connection; all state lives in the shared :class:`LabHost`."""
+
+    def __init__(self, host: LabHost):
+        self.host = host
+
+    # --- helpers (not exposed) ---------------------------------------------------------
+
+    def _rt(self, lease_id: str) -> DeviceRuntime:
+        lease = self.host.leases.check(str(lease_id))
+        return self.host.runtime(lease.device)
+
+    def _part(self, lease_id: str, part: str):
+        rt = self._rt(lease_id)
+        value = getattr(rt.device, part)
+        if value is None:
+            raise DeviceUnavailable(f"device {rt.device.name!r} has no {part} control")
+        return rt, value
+
+    # --- lab ---------------------------------------------------------------------------
+
+    @_plain_args
+    def exposed_hello(self) -> dict:
+        return {
+            "daemon": __version__,
+            "protocol": PROTOCOL_VERSION,
+            "lab": self.host.name,
+            "time": time.time(),
+        }
+
+    @_plain_args
+    def exposed_list_devices(self) -> list[dict]:
+        leases = self.host.leases.snapshot()
+        return [dict(rt.info(), lease=leases[rt.device.name]) for rt in self.host.runtimes]
+
+    @_plain_args
+    def exposed_health(self) -> dict:
+        return {
+            "lab": self.host.name,
+            "uptime_secs": round(time.time() - self.host.started, 3),
+            "devices": {rt.device.name: rt.health() for rt in self.host.runtimes},
+        }
+
+    # --- leases ------------------------------------------------------------------------
+
+    @_plain_args
+    def exposed_lease(self, device: str | None, owner: str, ttl_secs: float) -> dict:
+        lease = self.host.leases.acquire(device or None, str(owner)[:128], float(ttl_secs))
+        info = self.host.runtime(lease.device).info()
+        return dict(info, lease_id=lease.lease_id, ttl=lease.ttl)
+
+    @_plain_args
+    def exposed_renew(self, lease_id: str) -> dict:
+        lease = self.host.leases.renew(str(lease_id))
+        return {"device": lease.device, "ttl": lease.ttl}
+
+    @_plain_args
+    def exposed_release(self, lease_id: str) -> bool:
+        return self.host.leases.release(str(lease_id))
+
+    # --- keys --------------------------------------------------------------------------
+
+    @_plain_args
+    def exposed_keys(self, lease_id: str) -> list[str]:
+        return self._rt(lease_id).device.keys.keys()
+
+    @_plain_args
+    def exposed_press(self, lease_id: str, key: str, hold_secs: float | None) -> dict:
+        t = self._rt(lease_id).device.keys.press(str(key), hold_secs)
+        return {"key": key, "time": t}
+
+    @_plain_args
+    def exposed_press_and_wait(
+        self, lease_id, key, region, mask_png, timeout_secs, stable_secs, noise_threshold
+    ) -> dict:
+        rt = self._rt(lease_id)
+        t = rt.device.keys.press(str(key), None)
+        return screen_ops.transition(
+            rt.ring,
+            t,
+            key,
+            region_from_wire(region),
+            mask_from_wire(mask_png),
+            _timeout(timeout_secs),
+            float(stable_secs),
+            noise_threshold,
+        )
+
+    # --- frames and frame-local vision ---------------------------------------------------
+
+    @_image_reply
+    def exposed_get_frame(self, lease_id, fmt: str, region, after: float | None, quality: int = 90):
+        rt = self._rt(lease_id)
+        if after is None:
+            frame = rt.ring.latest()
+        else:
+            frame = next(f for f in rt.ring.frames(since=float(after)) if f.time > after)
+        r = region_from_wire(region).clip(frame.shape[1], frame.shape[0])
+        if r is None:
+            raise ValueError(
+                f"region {region!r} lies outside the {frame.shape[1]}x{frame.shape[0]} frame"
+            )
+        crop = frame[r.y : r.bottom, r.x : r.right]
+        return {
+            "time": frame.time,
+            "region": r.to_tuple(),
+            "width": frame.shape[1],
+            "height": frame.shape[0],
+        }, encode_image(crop, fmt, quality)
+
+    @_plain_args
+    def exposed_match(self, lease_id, image_png: bytes, region, params_json) -> dict:
+        rt = self._rt(lease_id)
+        return screen_ops.match_once(
+            rt.ring,
+            screen_ops.reference_image(image_png),
+            region_from_wire(region),
+            screen_ops.match_params(params_json),
+        )
+
+    @_plain_args
+    def exposed_match_all(self, lease_id, image_png: bytes, region, params_json) -> list[dict]:
+        rt = self._rt(lease_id)
+        return screen_ops.match_all(
+            rt.ring,
+            screen_ops.reference_image(image_png),
+            region_from_wire(region),
+            screen_ops.match_params(params_json),
+        )
+
+    @_plain_args
+    def exposed_wait_for_match(
+        self, lease_id, image_png: bytes, region, params_json, timeout_secs, consecutive
+    ) -> dict:
+        rt = self._rt(lease_id)
+        return screen_ops.wait_for_match(
+            rt.ring,
+            screen_ops.reference_image(image_png),
+            region_from_wire(region),
+            screen_ops.match_params(params_json),
+            _timeout(timeout_secs),
+            int(consecutive),
+        )
+
+    @_plain_args
+    def exposed_wait_for_motion(
+        self, lease_id, region, mask_png, timeout_secs, consecutive, noise_threshold
+    ) -> dict:
+        rt = self._rt(lease_id)
+        return screen_ops.wait_for_motion(
+            rt.ring,
+            region_from_wire(region),
+            mask_from_wire(mask_png),
+            _timeout(timeout_secs),
+            consecutive,
+            noise_threshold,
+        )
+
+    @_plain_args
+    def exposed_detect_motion(
+        self, lease_id, region, mask_png, noise_threshold, since, max_frames
+    ) -> list[dict]:
+        rt = self._rt(lease_id)
+        return screen_ops.detect_motion(
+            rt.ring,
+            region_from_wire(region),
+            mask_from_wire(mask_png),
+            noise_threshold,
+            since,
+            max(1, min(int(max_frames), 600)),
+        )
+
+    @_plain_args
+    def exposed_is_black(self, lease_id, region, mask_png, threshold) -> dict:
+        rt = self._rt(lease_id)
+        return screen_ops.is_black(
+            rt.ring, region_from_wire(region), mask_from_wire(mask_png), threshold
+        )
+
+    @_plain_args
+    def exposed_wait_for_black(self, lease_id, region, mask_png, threshold, timeout_secs) -> dict:
+        rt = self._rt(lease_id)
+        return screen_ops.wait_for_black(
+            rt.ring,
+            region_from_wire(region),
+            mask_from_wire(mask_png),
+            threshold,
+            _timeout(timeout_secs),
+        )
+
+    @_plain_args
+    def exposed_is_frozen(self, lease_id, region, mask_png, freeze_secs, noise_threshold) -> dict:
+        rt = self._rt(lease_id)
+        return screen_ops.is_frozen(
+            rt.ring,
+            region_from_wire(region),
+            mask_from_wire(mask_png),
+            _timeout(freeze_secs),
+            noise_threshold,
+        )
+
+    # --- serial --------------------------------------------------------------------------
+
+    @_plain_args
+    def exposed_serial_write(self, lease_id, data: bytes) -> int:
+        rt, _ = self._part(lease_id, "serial")
+        rt.console.write(bytes(data))
+        return len(data)
+
+    @_image_reply
+    def exposed_serial_read(self, lease_id, timeout_secs):
+        rt, _ = self._part(lease_id, "serial")
+        return {}, rt.console.read(_timeout(timeout_secs))
+
+    @_plain_args
+    def exposed_serial_expect(self, lease_id, pattern: str, timeout_secs) -> dict:
+        rt, _ = self._part(lease_id, "serial")
+        return rt.console.expect(str(pattern), _timeout(timeout_secs))
+
+    @_image_reply
+    def exposed_serial_log(self, lease_id, since: int):
+        rt, _ = self._part(lease_id, "serial")
+        end, data = rt.console.log(int(since))
+        return {"end": end}, data
+
+    # --- power ---------------------------------------------------------------------------
+
+    @_plain_args
+    def exposed_power(self, lease_id, action: str, off_secs: float = 1.0) -> dict:
+        _, power = self._part(lease_id, "power")
+        if action == "on":
+            power.set(True)
+        elif action == "off":
+            power.set(False)
+        elif action == "cycle":
+            power.set(False)
+            time.sleep(_timeout(off_secs))
+            power.set(True)
+        elif action != "status":
+            raise ValueError(f"unknown power action {action!r}; use on, off, cycle or status")
+        return {"on": power.get()}
+
+    # --- simulated devices only -------------------------------------------------------------
+
+    @_plain_args
+    def exposed_sim_inject(self, lease_id, fault: str, params_json: str) -> dict:
+        _, sim = self._part(lease_id, "sim")
+        sim.inject(str(fault), json.loads(params_json or "{}"))
+        return sim.faults()
+
+    @_plain_args
+    def exposed_sim_clear(self, lease_id) -> dict:
+        _, sim = self._part(lease_id, "sim")
+        sim.clear()
+        return sim.faults()
+
+    @_plain_args
+    def exposed_sim_faults(self, lease_id) -> dict:
+        _, sim = self._part(lease_id, "sim")
+        return sim.faults()
+
+    @_plain_args
+    def exposed_sim_events(self, lease_id) -> list[dict]:
+        _, sim = self._part(lease_id, "sim")
+        return sim.events()
+
+    @_plain_args
+    def exposed_sim_state(self, lease_id) -> dict:
+        _, sim = self._part(lease_id, "sim")
+        return sim.state()

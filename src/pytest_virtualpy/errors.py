@@ -1,0 +1,144 @@
+"""The exception hierarchy.
+
+Two families, kept apart on purpose so that a report never blames the product for
+a lab fault:
+
+* :class:`UITestFailure` -- the device under test misbehaved (a screen never
+  appeared, text was wrong, navigation got lost). It subclasses
+  ``AssertionError`` so pytest, Allure and JUnit report it as a *failure*.
+* :class:`LabError` -- the test lab misbehaved (daemon unreachable, device leased
+  by someone else, lease expired, bad token). It is **not** an ``AssertionError``,
+  and the plugin reports it as an *error* ("broken" in Allure).
+
+Everything here is plain Python so that the ``vision`` package and the lab daemon
+can raise the same types without importing pytest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class VirtualpyError(Exception):
+    """Base class of every exception raised by virtualpy."""
+
+
+class ConfigError(VirtualpyError):
+    """The configuration (options, ini keys, labs.toml, lab.toml) is invalid."""
+
+
+# --- the device under test misbehaved ------------------------------------------------
+
+
+class UITestFailure(VirtualpyError, AssertionError):
+    """The device under test did not behave as the test expected."""
+
+
+class MatchTimeout(UITestFailure):
+    """A reference image did not appear within the timeout.
+
+    ``frame`` is the last frame seen, ``best`` the best match result seen (its
+    ``first_pass_result`` is the best score and ``region`` where it was).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        frame: Any = None,
+        best: Any = None,
+        image: Any = None,
+        timeout_secs: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.frame = frame
+        self.best = best
+        self.image = image
+        self.timeout_secs = timeout_secs
+
+
+class MotionTimeout(UITestFailure):
+    """No motion was seen within the timeout."""
+
+    def __init__(
+        self, message: str, *, frame: Any = None, timeout_secs: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.frame = frame
+        self.timeout_secs = timeout_secs
+
+
+class TextTimeout(UITestFailure):
+    """Expected text was not read on screen within the timeout."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        frame: Any = None,
+        last_text: str | None = None,
+        timeout_secs: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.frame = frame
+        self.last_text = last_text
+        self.timeout_secs = timeout_secs
+
+
+class BlackTimeout(UITestFailure):
+    """The screen did not go black within the timeout."""
+
+
+class FreezeTimeout(UITestFailure):
+    """The screen did not freeze within the timeout."""
+
+
+class TransitionTimeout(UITestFailure):
+    """The screen did not change, or did not settle, after a key press."""
+
+
+class SerialTimeout(UITestFailure):
+    """Expected output did not appear on the serial console within the timeout."""
+
+    def __init__(self, message: str, *, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output
+
+
+class NavigationError(UITestFailure):
+    """The device could not be driven to the requested navigation node."""
+
+
+# --- the lab misbehaved -------------------------------------------------------------
+
+
+class LabError(VirtualpyError):
+    """The lab (daemon, network, hardware plumbing) failed; not the product."""
+
+
+class LabConnectionError(LabError):
+    """The lab daemon cannot be reached, or the connection dropped."""
+
+
+class AuthenticationError(LabError):
+    """The lab daemon refused our credentials."""
+
+
+class DeviceUnavailable(LabError):
+    """No device could be leased: unknown, busy, or powered by a broken rig."""
+
+
+class LeaseLost(LabError):
+    """Our lease on a device expired or was taken over."""
+
+
+class UnknownKeyError(VirtualpyError, ValueError):
+    """A remote-control key name the device does not know.
+
+    This is a mistake in the test, so it is neither a product failure nor a lab
+    error; the message lists the keys the device does know.
+    """
+
+
+class ImageError(VirtualpyError, ValueError):
+    """An image argument could not be read or has an unsupported format."""

@@ -1,0 +1,112 @@
+"""The fixtures a test asks for: ``lab``, ``stb``, ``remote``, ``tv_screen``,
+``power``, ``serial`` and ``adb``.
+
+Every device fixture shares one per-test context: the leased device, the test's
+step log and where its artifacts go. At the start of each test, simulator
+faults are cleared and a switched-off device is switched on, so one test's
+mess never becomes the next test's failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pytest_virtualpy.lab.device import DeviceClient
+from pytest_virtualpy.lab.session import LabSession
+from pytest_virtualpy.remote import Remote
+from pytest_virtualpy.results.artifacts import LocalArtifacts
+from pytest_virtualpy.stb import Power, Serial, Stb
+from pytest_virtualpy.steps import StepLog
+from pytest_virtualpy.tv_screen import TvScreen
+
+SESSION_KEY = pytest.StashKey[LabSession]()
+ARTIFACTS_KEY = pytest.StashKey[LocalArtifacts]()
+NAVIGATOR_KEY = pytest.StashKey[object]()
+CONTEXT_KEY = pytest.StashKey["DeviceContext"]()
+
+
+@dataclass
+class DeviceContext:
+    """Everything one test's device fixtures share."""
+
+    test_id: str
+    device: DeviceClient
+    log: StepLog
+    artifacts: LocalArtifacts
+
+    def save(self, name: str, data: bytes) -> Path:
+        return self.artifacts.save(self.test_id, name, data)
+
+
+@pytest.fixture(scope="session")
+def lab(request: pytest.FixtureRequest) -> LabSession:
+    """This test process's lab: the connection and the device leased for the session."""
+    session = request.config.stash[SESSION_KEY]
+    session.open()
+    return session
+
+
+@pytest.fixture
+def _virtualpy_device(request: pytest.FixtureRequest, lab: LabSession) -> DeviceContext:
+    device = lab.open()
+    if "sim" in device.info.get("capabilities", []):
+        device.sim_clear()
+    if "power" in device.info.get("capabilities", []) and not device.power("status")["on"]:
+        device.power("on")
+    ctx = DeviceContext(request.node.nodeid, device, StepLog(), request.config.stash[ARTIFACTS_KEY])
+    request.node.stash[CONTEXT_KEY] = ctx
+    return ctx
+
+
+@pytest.fixture
+def tv_screen(_virtualpy_device: DeviceContext) -> TvScreen:
+    """The device's screen: frames, matching, motion, black, text."""
+    ctx = _virtualpy_device
+    return TvScreen(ctx.device, ctx.log, ctx.save)
+
+
+@pytest.fixture
+def remote(_virtualpy_device: DeviceContext, tv_screen: TvScreen) -> Remote:
+    """The device's remote control."""
+    return Remote(_virtualpy_device.device, tv_screen, _virtualpy_device.log)
+
+
+@pytest.fixture
+def stb(
+    request: pytest.FixtureRequest,
+    _virtualpy_device: DeviceContext,
+    remote: Remote,
+    tv_screen: TvScreen,
+) -> Stb:
+    """The device under test: name, model, navigation, power, serial, sim."""
+    ctx = _virtualpy_device
+    factory = request.config.stash.get(NAVIGATOR_KEY, None)
+    navigator = factory(remote, tv_screen) if factory else None
+    return Stb(ctx.device, ctx.log, navigator)
+
+
+@pytest.fixture
+def power(stb: Stb) -> Power:
+    """The device's power switch; the test is skipped if the bench has none."""
+    if stb.power is None:
+        pytest.skip(f"{stb.name} has no power control")
+    return stb.power
+
+
+@pytest.fixture
+def serial(stb: Stb) -> Serial:
+    """The device's serial console; the test is skipped if the bench has none."""
+    if stb.serial is None:
+        pytest.skip(f"{stb.name} has no serial console")
+    return stb.serial
+
+
+@pytest.fixture
+def adb(stb: Stb):
+    """The device's ADB connection; the test is skipped if the device has none."""
+    if stb.adb is None:
+        pytest.skip(f"{stb.name} has no ADB connection")
+    return stb.adb

@@ -1,0 +1,1 @@
+"""Client side of the lab daemon protocol: connect, authenticate, lease, inventory."""

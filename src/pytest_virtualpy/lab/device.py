@@ -1,0 +1,161 @@
+"""Typed calls on one leased device; the fixtures' only way to the daemon."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pytest_virtualpy.lab.client import LabClient
+
+
+class DeviceClient:
+    """The daemon's device methods, bound to one connection and one lease."""
+
+    def __init__(self, client: LabClient, lease: dict):
+        self.client = client
+        self.lease_id: str = lease["lease_id"]
+        self.info = {k: v for k, v in lease.items() if k != "lease_id"}
+
+    @property
+    def name(self) -> str:
+        return self.info["name"]
+
+    def _call(self, method: str, *args: Any, wait_secs: float = 0.0) -> Any:
+        return self.client.call(method, self.lease_id, *args, wait_secs=wait_secs)
+
+    def _call_bytes(self, method: str, *args: Any, wait_secs: float = 0.0) -> tuple[Any, bytes]:
+        return self.client.call_bytes(method, self.lease_id, *args, wait_secs=wait_secs)
+
+    # keys
+    def keys(self) -> list[str]:
+        return self._call("keys")
+
+    def press(self, key: str, hold_secs: float | None = None) -> dict:
+        return self._call("press", key, hold_secs, wait_secs=hold_secs or 0.0)
+
+    def press_and_wait(
+        self,
+        key: str,
+        region: tuple | None,
+        mask: bytes | None,
+        timeout_secs: float,
+        stable_secs: float,
+        noise_threshold: float | None,
+    ) -> dict:
+        return self._call(
+            "press_and_wait",
+            key,
+            region,
+            mask,
+            timeout_secs,
+            stable_secs,
+            noise_threshold,
+            wait_secs=timeout_secs + stable_secs,
+        )
+
+    # frames
+    def get_frame(
+        self,
+        region: tuple | None = None,
+        fmt: str = "png",
+        after: float | None = None,
+        quality: int = 90,
+    ) -> tuple[dict, bytes]:
+        return self._call_bytes("get_frame", fmt, region, after, quality, wait_secs=5.0)
+
+    def match(self, image: bytes, region: tuple | None, params: dict | None) -> dict:
+        return self._call("match", image, region, _json(params))
+
+    def match_all(self, image: bytes, region: tuple | None, params: dict | None) -> list[dict]:
+        return self._call("match_all", image, region, _json(params))
+
+    def wait_for_match(
+        self,
+        image: bytes,
+        region: tuple | None,
+        params: dict | None,
+        timeout_secs: float,
+        consecutive: int,
+    ) -> dict:
+        return self._call(
+            "wait_for_match",
+            image,
+            region,
+            _json(params),
+            timeout_secs,
+            consecutive,
+            wait_secs=timeout_secs,
+        )
+
+    def wait_for_motion(self, region, mask, timeout_secs, consecutive, noise_threshold) -> dict:
+        return self._call(
+            "wait_for_motion",
+            region,
+            mask,
+            timeout_secs,
+            consecutive,
+            noise_threshold,
+            wait_secs=timeout_secs,
+        )
+
+    def detect_motion(self, region, mask, noise_threshold, since, max_frames) -> list[dict]:
+        return self._call(
+            "detect_motion",
+            region,
+            mask,
+            noise_threshold,
+            since,
+            max_frames,
+            wait_secs=max_frames / 10,
+        )
+
+    def is_black(self, region, mask, threshold) -> dict:
+        return self._call("is_black", region, mask, threshold)
+
+    def wait_for_black(self, region, mask, threshold, timeout_secs) -> dict:
+        return self._call(
+            "wait_for_black", region, mask, threshold, timeout_secs, wait_secs=timeout_secs
+        )
+
+    def is_frozen(self, region, mask, freeze_secs, noise_threshold) -> dict:
+        return self._call(
+            "is_frozen", region, mask, freeze_secs, noise_threshold, wait_secs=freeze_secs
+        )
+
+    # serial
+    def serial_write(self, data: bytes) -> int:
+        return self._call("serial_write", data)
+
+    def serial_read(self, timeout_secs: float) -> bytes:
+        return self._call_bytes("serial_read", timeout_secs, wait_secs=timeout_secs)[1]
+
+    def serial_expect(self, pattern: str, timeout_secs: float) -> dict:
+        return self._call("serial_expect", pattern, timeout_secs, wait_secs=timeout_secs)
+
+    def serial_log(self, since: int = 0) -> tuple[int, bytes]:
+        meta, data = self._call_bytes("serial_log", since)
+        return meta["end"], data
+
+    # power
+    def power(self, action: str, off_secs: float = 1.0) -> dict:
+        return self._call("power", action, off_secs, wait_secs=off_secs)
+
+    # simulated devices only
+    def sim_inject(self, fault: str, params: dict) -> dict:
+        return self._call("sim_inject", fault, json.dumps(params))
+
+    def sim_clear(self) -> dict:
+        return self._call("sim_clear")
+
+    def sim_faults(self) -> dict:
+        return self._call("sim_faults")
+
+    def sim_events(self) -> list[dict]:
+        return self._call("sim_events")
+
+    def sim_state(self) -> dict:
+        return self._call("sim_state")
+
+
+def _json(value: dict | None) -> str | None:
+    return None if value is None else json.dumps(value)

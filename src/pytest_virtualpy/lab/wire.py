@@ -1,0 +1,78 @@
+"""The value format of the daemon's RPyC surface, shared by both ends.
+
+RPyC passes only immutable builtins by value; lists and dicts would travel as
+remote references. So every exposed method takes scalars, bytes and tuples, and
+returns either a JSON text or a ``(json_text, bytes)`` pair for images. Errors
+are returned as data and re-raised on the client from a fixed whitelist of
+exception types, so no remote exception object or traceback is ever
+instantiated from the wire.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pytest_virtualpy import errors
+
+_PLAIN = (str, bytes, int, float, bool, type(None))
+
+#: exception types the daemon may report and the client will re-raise by name
+WIRE_ERRORS: dict[str, type[Exception]] = {
+    cls.__name__: cls
+    for cls in (
+        errors.LabError,
+        errors.LabConnectionError,
+        errors.DeviceUnavailable,
+        errors.LeaseLost,
+        errors.UnknownKeyError,
+        errors.ImageError,
+        errors.ConfigError,
+        ValueError,  # a bad argument: the test's mistake, neither lab nor product
+        TypeError,
+    )
+}
+
+
+def is_plain(value: Any) -> bool:
+    """True if ``value`` is a scalar, bytes, or a tuple of such (recursively)."""
+    if type(value) in _PLAIN:
+        return True
+    if type(value) is tuple:
+        return all(is_plain(v) for v in value)
+    return False
+
+
+def encode_ok(payload: Any) -> str:
+    """Encode a successful result as JSON text."""
+    return json.dumps({"ok": payload})
+
+
+def encode_error(exc: BaseException) -> str:
+    """Encode an exception as JSON text; unknown types are reported as LabError."""
+    name = type(exc).__name__
+    if name not in WIRE_ERRORS:
+        for cls in type(exc).__mro__:
+            if cls.__name__ in WIRE_ERRORS:
+                name = cls.__name__
+                break
+        else:
+            name = "LabError"
+    message = (
+        str(exc)
+        if name != "LabError" or isinstance(exc, errors.LabError)
+        else (f"lab daemon internal error: {type(exc).__name__}: {exc}")
+    )
+    return json.dumps({"error": {"type": name, "message": message}})
+
+
+def decode(text: str) -> Any:
+    """Decode a daemon reply, raising the whitelisted exception it carries."""
+    try:
+        reply = json.loads(text)
+    except (TypeError, ValueError) as e:
+        raise errors.LabError(f"malformed reply from lab daemon: {e}") from None
+    if "error" in reply:
+        err = reply["error"]
+        raise WIRE_ERRORS.get(err.get("type"), errors.LabError)(err.get("message", ""))
+    return reply["ok"]

@@ -1,0 +1,214 @@
+"""The pytest plugin: options, ini keys, markers and hook wiring.
+
+Logic lives elsewhere (``lab.session``, ``fixtures``, ``tv_screen``...); this
+module only connects it to pytest.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+
+import pytest
+
+from pytest_virtualpy import fixtures
+from pytest_virtualpy.errors import ConfigError, LabError, MatchTimeout
+from pytest_virtualpy.lab.inventory import load_inventory, resolve_labs
+from pytest_virtualpy.lab.session import LabSession, SimOptions, count_devices
+from pytest_virtualpy.results.artifacts import LocalArtifacts
+from pytest_virtualpy.tv_screen import annotate
+
+RUN_ID_ENV = "VIRTUALPY_RUN_ID"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("virtualpy", "virtualpy: test devices through their screens")
+    group.addoption(
+        "--lab",
+        dest="virtualpy_lab",
+        metavar="NAME[,NAME...]",
+        help="lab(s) to run on: names from labs.toml, or 'sim' for the built-in "
+        "simulated lab (default; also ini virtualpy_lab, env VIRTUALPY_LAB)",
+    )
+    group.addoption(
+        "--labs-file",
+        dest="virtualpy_labs_file",
+        metavar="PATH",
+        help="lab inventory (default ./labs.toml; also ini virtualpy_labs_file)",
+    )
+    group.addoption(
+        "--lab-lease-wait",
+        dest="virtualpy_lease_wait",
+        type=float,
+        metavar="SECS",
+        help="how long to wait for a free device (default 60)",
+    )
+    group.addoption(
+        "--artifacts",
+        dest="virtualpy_artifacts",
+        metavar="PATH",
+        help="where screenshots and logs go (default .virtualpy/artifacts; also "
+        "ini virtualpy_artifacts, env VIRTUALPY_ARTIFACTS)",
+    )
+    parser.addini("virtualpy_lab", "default lab (see --lab)")
+    parser.addini("virtualpy_labs_file", "lab inventory file (see --labs-file)")
+    parser.addini("virtualpy_artifacts", "artifacts folder (see --artifacts)")
+    parser.addini("virtualpy_navigation", "navigation tree (TOML) for stb.navigate_to")
+    parser.addini("virtualpy_sim_fps", "frame rate of the simulated lab", default="60")
+    parser.addini("virtualpy_sim_resolution", "720p or 1080p for the simulated lab", default="720p")
+    parser.addini("virtualpy_sim_boot_secs", "boot time of the simulated box", default="3")
+
+
+def _setting(
+    config: pytest.Config, option: str, ini: str, env: str | None, default: str | None
+) -> str | None:
+    """Command line, then environment, then ini, then the default."""
+    value = config.getoption(option)
+    if value is None and env:
+        value = os.environ.get(env) or None
+    if value is None:
+        value = config.getini(ini) or None
+    return value if value is not None else default
+
+
+def _rootpath(config: pytest.Config, value: str) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else config.rootpath / path
+
+
+def _workers(config: pytest.Config) -> int:
+    n = getattr(config.option, "numprocesses", None)
+    return int(n) if isinstance(n, int) and n > 0 else 1
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "sim_only: the test needs the simulated box (fault injection, ground "
+        "truth); skipped on real hardware",
+    )
+    lab_value = _setting(config, "virtualpy_lab", "virtualpy_lab", "VIRTUALPY_LAB", "sim")
+    labs_file = _rootpath(
+        config, _setting(config, "virtualpy_labs_file", "virtualpy_labs_file", None, "labs.toml")
+    )
+    try:
+        specs = resolve_labs(lab_value, load_inventory(labs_file), labs_file)
+        sim = SimOptions(
+            fps=float(config.getini("virtualpy_sim_fps")),
+            resolution=config.getini("virtualpy_sim_resolution"),
+            boot_secs=float(config.getini("virtualpy_sim_boot_secs")),
+        )
+    except ConfigError as e:
+        raise pytest.UsageError(f"virtualpy: {e}") from None
+    except ValueError as e:
+        raise pytest.UsageError(f"virtualpy: bad virtualpy_sim_* ini value: {e}") from None
+    worker = getattr(config, "workerinput", {}).get("workerid", "main")
+    session = LabSession(specs, sim=sim, workers=_workers(config))
+    session.owner += f":{worker}"
+    wait = config.getoption("virtualpy_lease_wait")
+    if wait is not None:
+        session.lease_wait_secs = wait
+    config.stash[fixtures.SESSION_KEY] = session
+
+    run_id = (
+        getattr(config, "workerinput", {}).get("virtualpy_run_id")
+        or os.environ.get(RUN_ID_ENV)
+        or f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+    )
+    artifacts = _rootpath(
+        config,
+        _setting(
+            config,
+            "virtualpy_artifacts",
+            "virtualpy_artifacts",
+            "VIRTUALPY_ARTIFACTS",
+            ".virtualpy/artifacts",
+        ),
+    )
+    config.stash[fixtures.ARTIFACTS_KEY] = LocalArtifacts(artifacts, run_id)
+
+    nav = config.getini("virtualpy_navigation")
+    if nav:
+        from pytest_virtualpy.navigation import navigator_factory
+
+        try:
+            config.stash[fixtures.NAVIGATOR_KEY] = navigator_factory(_rootpath(config, nav))
+        except ConfigError as e:
+            raise pytest.UsageError(f"virtualpy: {e}") from None
+    config.pluginmanager.register(fixtures, "virtualpy-fixtures")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist: every worker writes into the controller's run folder."""
+    node.workerinput["virtualpy_run_id"] = node.config.stash[fixtures.ARTIFACTS_KEY].run_id
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    session = config.stash[fixtures.SESSION_KEY]
+    lines = []
+    if not session.specs:
+        lines.append("virtualpy: lab 'sim' (a local simulated set-top box per test process)")
+    else:
+        counts = count_devices(session.specs)
+        desc = ", ".join(
+            f"{name} ({n} devices)" if isinstance(n, int) else f"{name} (unreachable: {n})"
+            for name, n in counts.items()
+        )
+        lines.append(f"virtualpy: labs {desc}")
+        total = sum(n for n in counts.values() if isinstance(n, int))
+        if session.workers > total:
+            lines.append(
+                f"virtualpy: WARNING: {session.workers} workers but only {total} devices; "
+                f"{session.workers - total} worker(s) will wait up to "
+                f"{session.lease_wait_secs:g} s for a free device and then error. "
+                f"Use -n {max(total, 1)}."
+            )
+    lines.append(f"virtualpy: artifacts in {config.stash[fixtures.ARTIFACTS_KEY].run_dir}")
+    return lines
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(fixtures.SESSION_KEY, None)
+    if session is not None:
+        session.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(LabError):
+        report.virtualpy_lab_error = True
+    ctx = item.stash.get(fixtures.CONTEXT_KEY, None)
+    if report.failed and ctx is not None and call.when == "call":
+        _attach_failure_evidence(report, ctx, call.excinfo)
+    return report
+
+
+def _attach_failure_evidence(report, ctx: fixtures.DeviceContext, excinfo) -> None:
+    """Save the last frame (and an annotated copy for match timeouts) and name them."""
+    exc = excinfo.value if excinfo is not None else None
+    lines = []
+    try:
+        frame = getattr(exc, "frame", None)
+        if isinstance(exc, MatchTimeout) and frame is not None:
+            path = ctx.save("failure-annotated.png", annotate(frame, exc))
+            lines.append(f"annotated screenshot: {path}")
+        _, png = ctx.device.get_frame()
+        lines.insert(0, f"screenshot: {ctx.save('failure.png', png)}")
+    except LabError as e:
+        lines.append(f"no screenshot: the lab failed too ({e})")
+    report.sections.append(("virtualpy", "\n".join(lines)))
+    report.user_properties.extend(
+        ("virtualpy_" + line.split(":", 1)[0].replace(" ", "_"), line.split(": ", 1)[1])
+        for line in lines
+        if ": " in line
+    )
+
+
+def pytest_report_teststatus(report, config):
+    if getattr(report, "virtualpy_lab_error", False) and report.failed:
+        return "error", "E", ("LAB ERROR", {"red": True})
+    return None

@@ -1,0 +1,202 @@
+"""The ``stb`` fixture's object and its parts: power, serial console, simulator."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pytest_virtualpy.errors import SerialTimeout
+from pytest_virtualpy.lab.device import DeviceClient
+from pytest_virtualpy.steps import StepLog
+
+
+class Power:
+    """The device's power switch (smart plug or the simulator's).
+
+    >>> power.cycle()          # doctest: +SKIP
+    >>> assert power.is_on     # doctest: +SKIP
+    """
+
+    def __init__(self, device: DeviceClient, log: StepLog):
+        self._device = device
+        self._log = log
+
+    def _do(self, action: str, off_secs: float = 1.0) -> bool:
+        started = time.time()
+        on = self._device.power(action, off_secs)["on"]
+        if action != "status":
+            self._log.step("power", action, started, on=on)
+        return on
+
+    def on(self) -> None:
+        """Switch on; the device then boots."""
+        self._do("on")
+
+    def off(self) -> None:
+        """Switch off; the capture then shows no signal."""
+        self._do("off")
+
+    def cycle(self, off_secs: float = 1.0) -> None:
+        """Switch off for ``off_secs``, then on again."""
+        self._do("cycle", off_secs)
+
+    @property
+    def is_on(self) -> bool:
+        return self._do("status")
+
+
+class Serial:
+    """The device's serial console.
+
+    >>> serial.write("version\\r")                         # doctest: +SKIP
+    >>> serial.expect(r"firmware (\\S+)").groups[0]        # doctest: +SKIP
+    '4.2.1'
+    """
+
+    def __init__(self, device: DeviceClient, log: StepLog):
+        self._device = device
+        self._log = log
+        self._log_start, _ = device.serial_log(1 << 62)  # only this test's output
+
+    def write(self, data: str | bytes) -> None:
+        """Send text (encoded as UTF-8) or bytes."""
+        self._device.serial_write(data.encode() if isinstance(data, str) else bytes(data))
+
+    def read(self, timeout: float = 1.0) -> str:
+        """Whatever arrived since the last read, waiting up to ``timeout`` for some."""
+        return self._device.serial_read(float(timeout)).decode(errors="replace")
+
+    def expect(self, pattern: str, timeout: float = 10.0) -> SerialMatch:
+        """Wait for ``pattern`` (a regex); raises :class:`SerialTimeout` if it never comes."""
+        started = time.time()
+        d = self._device.serial_expect(pattern, float(timeout))
+        self._log.step("serial", f"expect {pattern}", started, ok=d["matched"])
+        if not d["matched"]:
+            tail = d["before"][-500:]
+            raise SerialTimeout(
+                f"{pattern!r} not seen on the serial console within {timeout:g} s;"
+                f" last output:\n{tail}",
+                output=d["before"],
+            )
+        return SerialMatch(d["match"], tuple(d["groups"]), d["before"])
+
+    def command(self, cmd: str, prompt: str = r"stb# ", timeout: float = 10.0) -> str:
+        """Run ``cmd`` at the console prompt and return its output (without echo or prompt)."""
+        self.read(timeout=0)
+        self.write(cmd + "\r")
+        out = self.expect(prompt, timeout).before
+        lines = out.replace("\r\n", "\n").split("\n")
+        if lines and lines[0].strip() == cmd.strip():
+            lines = lines[1:]
+        return "\n".join(lines).strip("\n")
+
+    def log(self) -> str:
+        """Everything the console printed since this test started."""
+        _, data = self._device.serial_log(self._log_start)
+        return data.decode(errors="replace")
+
+
+class SerialMatch:
+    """A successful :meth:`Serial.expect`: the matched text, its groups, what came before."""
+
+    def __init__(self, match: str, groups: tuple, before: str):
+        self.match = match
+        self.groups = groups
+        self.before = before
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return f"SerialMatch(match={self.match!r}, groups={self.groups!r})"
+
+
+class SimControl:
+    """Fault switches and ground truth of a simulated device (``stb.sim``).
+
+    >>> stb.sim.inject("freeze")            # doctest: +SKIP
+    >>> stb.sim.inject("drop_keys", probability=0.5)   # doctest: +SKIP
+    >>> stb.sim.events()[-1]["first_change"]           # doctest: +SKIP
+    """
+
+    FAULTS = ("freeze", "black", "drop_keys", "reboot", "slow")
+
+    def __init__(self, device: DeviceClient):
+        self._device = device
+
+    def inject(self, fault: str, **params: Any) -> dict:
+        """Make the simulated box misbehave; returns the active faults."""
+        return self._device.sim_inject(fault, params)
+
+    def clear(self) -> dict:
+        """Remove every standing fault."""
+        return self._device.sim_clear()
+
+    def faults(self) -> dict:
+        return self._device.sim_faults()
+
+    def events(self) -> list[dict]:
+        """Per key: received, first_change, settled timestamps (lab host clock)."""
+        return self._device.sim_events()
+
+    def state(self) -> dict:
+        """The screen the simulator knows it shows, and whether it is powered."""
+        return self._device.sim_state()
+
+
+class Stb:
+    """The device under test.
+
+    ``name`` and ``model`` identify it; ``power`` and ``serial`` are None when
+    the bench lacks that hardware; ``sim`` is None on real hardware; ``adb`` is
+    None on devices without ADB.
+    """
+
+    def __init__(self, device: DeviceClient, log: StepLog, navigator=None):
+        self._device = device
+        self._log = log
+        self._navigator = navigator
+        caps = device.info.get("capabilities", [])
+        self.power = Power(device, log) if "power" in caps else None
+        self.serial = Serial(device, log) if "serial" in caps else None
+        self.sim = SimControl(device) if "sim" in caps else None
+        self.adb = None
+
+    @property
+    def name(self) -> str:
+        return self._device.info["name"]
+
+    @property
+    def model(self) -> str:
+        return self._device.info["model"]
+
+    @property
+    def info(self) -> dict:
+        return dict(self._device.info)
+
+    def _nav(self):
+        if self._navigator is None:
+            from pytest_virtualpy.errors import ConfigError
+
+            raise ConfigError(
+                "no navigation tree is configured: set virtualpy_navigation in your pytest ini "
+                "to a navigation.toml (see docs/navigation.md)"
+            )
+        return self._navigator
+
+    def navigate_to(self, node: str, timeout: float = 30.0) -> None:
+        """Drive the device to navigation node ``node``; raises NavigationError."""
+        started = time.time()
+        ok = False
+        try:
+            self._nav().navigate_to(node, timeout=timeout)
+            ok = True
+        finally:
+            self._log.step("navigate", node, started, ok=ok)
+
+    def current_node(self) -> str | None:
+        """The navigation node the screen shows now, or None if none matches."""
+        return self._nav().current_node()
+
+    def __repr__(self) -> str:
+        return f"<Stb {self.name} ({self.model})>"

@@ -1,0 +1,69 @@
+"""Shared fixtures: a real simulated lab daemon over real RPyC."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pytest_virtualpy.lab.client import LabClient
+from pytest_virtualpy.lab.device import DeviceClient
+from pytest_virtualpy.lab.local import LocalLab, start_sim_lab
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(scope="session")
+def sim_lab(tmp_path_factory) -> LocalLab:
+    """One daemon process serving three simulated boxes for the whole test session."""
+    lab = start_sim_lab(3, boot_secs=0.5, workdir=tmp_path_factory.mktemp("lab"))
+    yield lab
+    lab.stop()
+
+
+@pytest.fixture
+def connect(sim_lab):
+    """Open authenticated connections to the session's daemon (closed afterwards)."""
+    clients = []
+
+    def _connect(token: str | None = None) -> LabClient:
+        client = LabClient.connect(
+            sim_lab.address, sim_lab.token if token is None else token, client_name="tests"
+        )
+        clients.append(client)
+        return client
+
+    yield _connect
+    for c in clients:
+        c.close()
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):
+    """Poll ``predicate`` until it returns something truthy; fail the test otherwise."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout} s: {predicate}")
+
+
+@pytest.fixture
+def device(connect) -> DeviceClient:
+    """A leased simulated box, powered, fault-free and on its home screen."""
+    client = connect()
+    lease = client.lease(None, "tests", 20)
+    dev = DeviceClient(client, lease)
+    dev.sim_clear()
+    if not dev.power("status")["on"]:
+        dev.power("on")
+    wait_until(lambda: dev.sim_state()["screen"] not in ("boot", "off"), timeout=15)
+    dev.press("KEY_HOME")
+    wait_until(lambda: dev.sim_state()["screen"] == "home")
+    yield dev
+    try:
+        dev.sim_clear()
+        client.release(dev.lease_id)
+    except Exception:
+        pass
