@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-_ROOT = Path(__file__).resolve().parents[1]
-for _p in (_ROOT, _ROOT / "src"):
-    if str(_p) not in sys.path:
-        sys.path.insert(0, str(_p))
-
-from lab_daemon.sim import (  # noqa: E402
+from lab_daemon.sim import (
     CHANNELS,
     HOME_TILES,
     KEYS,

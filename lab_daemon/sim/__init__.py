@@ -7,9 +7,11 @@ ground truth about every key press. See :mod:`lab_daemon.sim.box`.
 
 from __future__ import annotations
 
+from pytest_virtualpy.errors import UnknownKeyError
+
 from .box import SimulatedBox
 from .channels import CHANNELS, Channel
-from .keys import KEYS, UnknownKeyError
+from .keys import KEYS
 from .layout import HOME_TILES, SETTINGS_ITEMS, Layout
 
 __all__ = [

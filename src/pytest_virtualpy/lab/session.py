@@ -57,6 +57,16 @@ class LabSession:
     def address(self) -> str | None:
         return self.spec.address if self.spec else None
 
+    def devices(self) -> list[dict]:
+        """Every device of the lab this session leased from, with who holds it."""
+        self.open()
+        return self.client.list_devices()
+
+    def health(self) -> dict:
+        """The daemon's view of its devices: frames captured and dropped, capture alive."""
+        self.open()
+        return self.client.health()
+
     def _connect(self, spec: LabSpec, token: str) -> LabClient:
         return LabClient.connect(spec.address, token, client_name=self.owner)
 
