@@ -14,7 +14,7 @@ def test_killed_daemon_is_a_lab_error_within_30s(pytester):
         def test_daemon_dies(lab, tv_screen):
             pid = lab.local.process.pid
             threading.Timer(1.0, os.kill, (pid, signal.SIGKILL)).start()
-            ref = np.zeros((30, 30, 3), dtype=np.uint8) + 77
+            ref = np.random.default_rng(0).integers(0, 255, (30, 30, 3), dtype=np.uint8)
             tv_screen.wait_for_match(ref, timeout=120)
 
         def test_next_one_also_errors_without_hanging(tv_screen):

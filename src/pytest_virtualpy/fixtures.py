@@ -52,7 +52,10 @@ def lab(request: pytest.FixtureRequest) -> LabSession:
 @pytest.fixture
 def _virtualpy_device(request: pytest.FixtureRequest, lab: LabSession) -> DeviceContext:
     device = lab.open()
-    if "sim" in device.info.get("capabilities", []):
+    is_sim = "sim" in device.info.get("capabilities", [])
+    if request.node.get_closest_marker("sim_only") and not is_sim:
+        pytest.skip(f"needs the simulated box; {device.name} is real hardware")
+    if is_sim:
         device.sim_clear()
     if "power" in device.info.get("capabilities", []) and not device.power("status")["on"]:
         device.power("on")

@@ -182,7 +182,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if call.excinfo is not None and call.excinfo.errisinstance(LabError):
         report.virtualpy_lab_error = True
     ctx = item.stash.get(fixtures.CONTEXT_KEY, None)
-    if report.failed and ctx is not None and call.when == "call":
+    expected_failure = hasattr(report, "wasxfail") and call.excinfo is not None
+    if (report.failed or expected_failure) and ctx is not None and call.when == "call":
         _attach_failure_evidence(report, ctx, call.excinfo)
     return report
 
