@@ -27,7 +27,7 @@ def test_config_is_validated(tmp_path):
         '[[devices]]\nname = "a"\nkind = "sim"\nresolution = "4k"\n': "unknown resolution",
         '[lab]\nname = "x"\n': "lists no devices",
         "[lab\n": "not valid TOML",
-        '[[devices]]\nname = "a"\nkind = "sim"\n[[devices]]\nname = "a"\nkind = "sim"\n': "must be unique",
+        '[[devices]]\nname = "a"\nkind = "sim"\n' * 2: "must be unique",
     }
     for text, message in cases.items():
         path.write_text(text)
