@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -42,8 +43,8 @@ def ensure_env() -> None:
     STAMP.write_text(wanted)
 
 
-def pytest(args: list[str], cwd: Path) -> int:
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+def pytest(args: list[str], cwd: Path, **env_extra: str) -> int:
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **env_extra)
     return subprocess.run([str(PY), "-m", "pytest", *args], cwd=cwd, env=env).returncode
 
 
@@ -52,11 +53,11 @@ def demo(extra: list[str]) -> int:
     say("running the example suite against the simulated lab")
     artifacts = ROOT / ".virtualpy" / "artifacts"
     junit = ROOT / ".virtualpy" / "demo-junit.xml"
-    code = pytest(
-        ["-rA", f"--artifacts={artifacts}", f"--junitxml={junit}", *extra], ROOT / "examples"
-    )
+    run_id = time.strftime("demo-%Y%m%d-%H%M%S")
+    args = ["-rA", f"--artifacts={artifacts}", f"--junitxml={junit}", *extra]
+    code = pytest(args, ROOT / "examples", VIRTUALPY_RUN_ID=run_id)
     say(f"results: {junit}")
-    say(f"screenshots and logs: {artifacts}/<run>/<test>/")
+    say(f"screenshots and logs: {artifacts / run_id}/<test>/")
     return code
 
 
