@@ -15,10 +15,11 @@ import pytest
 
 from pytest_virtualpy import fixtures
 from pytest_virtualpy.errors import ConfigError, LabError, MatchTimeout
+from pytest_virtualpy.lab.imaging import encode_image
 from pytest_virtualpy.lab.inventory import load_inventory, resolve_labs
 from pytest_virtualpy.lab.session import LabSession, SimOptions, count_devices
 from pytest_virtualpy.results.artifacts import LocalArtifacts
-from pytest_virtualpy.tv_screen import annotate
+from pytest_virtualpy.vision import annotate_match
 
 RUN_ID_ENV = "VIRTUALPY_RUN_ID"
 
@@ -195,7 +196,8 @@ def _attach_failure_evidence(report, ctx: fixtures.DeviceContext, excinfo) -> No
     try:
         frame = getattr(exc, "frame", None)
         if isinstance(exc, MatchTimeout) and frame is not None:
-            path = ctx.save("failure-annotated.png", annotate(frame, exc))
+            annotated = annotate_match(frame, exc.best, getattr(exc, "region", None))
+            path = ctx.save("failure-annotated.png", encode_image(annotated, "png"))
             lines.append(f"annotated screenshot: {path}")
         _, png = ctx.device.get_frame()
         lines.insert(0, f"screenshot: {ctx.save('failure.png', png)}")

@@ -12,9 +12,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 from pytest_virtualpy import vision
 from pytest_virtualpy.errors import BlackTimeout, MatchTimeout, MotionTimeout, TextTimeout
 from pytest_virtualpy.lab.device import DeviceClient
@@ -175,8 +172,14 @@ class TvScreen:
         if best is None:
             best = self._device.match(image, region_tuple(region), _params(params))
         best_result = vision.MatchResult.from_dict(best, frame=frame) if best else None
+        threshold = (params or vision.MatchParameters()).match_threshold
         if best_result is not None:
             message += f"; best score {best_result.first_pass_result:.3f} at {best_result.region}"
+            if best_result.first_pass_result >= threshold:
+                message += (
+                    " (it passed the first pass but the confirm step rejected it: its pixels "
+                    "differ in detail, e.g. other text or another highlight)"
+                )
         exc = MatchTimeout(
             message,
             frame=frame,
@@ -306,25 +309,3 @@ class TvScreen:
 
 def _params(params: vision.MatchParameters | None) -> dict | None:
     return None if params is None else params.to_dict()
-
-
-def annotate(frame: np.ndarray, exc: MatchTimeout) -> bytes:
-    """A PNG of ``frame`` with the searched region and the best candidate drawn on it."""
-    img = np.ascontiguousarray(frame[:, :, :3]).copy()
-    region = getattr(exc, "region", None)
-    if region is not None and region != vision.Region.ALL:
-        r = region.clip(img.shape[1], img.shape[0])
-        cv2.rectangle(img, (r.x, r.y), (r.right - 1, r.bottom - 1), (255, 160, 0), 2)
-    if exc.best is not None:
-        b = exc.best.region
-        cv2.rectangle(img, (b.x, b.y), (b.right - 1, b.bottom - 1), (0, 0, 255), 2)
-        cv2.putText(
-            img,
-            f"best {exc.best.first_pass_result:.3f}",
-            (b.x, max(15, b.y - 6)),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            0.6,
-            (0, 0, 255),
-            2,
-        )
-    return encode_image(img, "png")

@@ -21,6 +21,7 @@ Defaults, in one place:
 - OCR: rapidocr (offline), engine created on first use.
 """
 
+from .annotate import annotate_match
 from .black import BlackResult, is_black, wait_for_black
 from .frame import Frame
 from .freeze import FreezeResult, is_frozen, wait_for_freeze
@@ -53,6 +54,7 @@ __all__ = [
     "Region",
     "TextMatchResult",
     "Transition",
+    "annotate_match",
     "detect_motion",
     "is_black",
     "is_frozen",
