@@ -53,25 +53,30 @@ class FrameRing:
                 raise LabError("video capture is stopped")
             return self._frames[-1][1]
 
-    def _next_after(self, seq: int, timeout: float) -> tuple[int, Frame]:
+    def _next_after(self, seq: int, timeout: float, latest: bool) -> tuple[int, Frame]:
         with self._cond:
             ok = self._cond.wait_for(lambda: self._seq > seq or self.closed, timeout)
             if self.closed:
                 raise LabError("video capture is stopped")
             if not ok:
                 raise LabError(f"video capture stalled: no new frame for {timeout:.0f} s")
-            for s, frame in self._frames:
-                if s > seq:
-                    return s, frame
+            if not latest:
+                for s, frame in self._frames:
+                    if s > seq:
+                        return s, frame
             return self._frames[-1]
 
-    def frames(self, since: float | None = None) -> Iterator[Frame]:
+    def frames(
+        self, since: float | None = None, *, latest: bool = False, stats: dict | None = None
+    ) -> Iterator[Frame]:
         """Yield frames in capture order, forever.
 
         With ``since``, start at the first frame still in the ring whose
         timestamp is >= ``since`` (one frame earlier is included as a reference
         if available); otherwise start with the newest frame. A reader slower
-        than capture skips frames that fell out of the ring.
+        than capture skips frames that fell out of the ring; with ``latest`` it
+        always jumps to the newest frame instead (lowest latency, for waits
+        that only care about "now"). ``stats`` counts ``frames`` and ``skipped``.
         """
         with self._cond:
             if since is None or not self._frames:
@@ -83,7 +88,11 @@ class FrameRing:
                         seq = s - 2  # include the frame before, as a reference
                         break
         while True:
-            seq, frame = self._next_after(seq, STALL_SECS)
+            previous = seq
+            seq, frame = self._next_after(seq, STALL_SECS, latest)
+            if stats is not None:
+                stats["frames"] = stats.get("frames", 0) + 1
+                stats["skipped"] = stats.get("skipped", 0) + max(0, seq - previous - 1)
             yield frame
 
 

@@ -48,20 +48,31 @@ def match_all(ring: FrameRing, image: np.ndarray, region, params) -> list[dict]:
     ]
 
 
-def wait_for_match(ring, image, region, params, timeout_secs, consecutive, since=None) -> dict:
+def wait_for_match(ring, image, region, params, timeout_secs, consecutive) -> dict:
+    """Match every new frame (skipping to the newest if matching falls behind).
+
+    ``frames`` and ``skipped`` say how many frames were examined and how many
+    were passed over because matching was slower than capture.
+    """
+    stats: dict = {}
     try:
         result = vision.wait_for_match(
             image,
-            ring.frames(since=since),
+            ring.frames(latest=True, stats=stats),
             timeout_secs=timeout_secs,
             consecutive_matches=consecutive,
             region=region,
             params=params,
         )
-        return {"timed_out": False, "result": result.to_dict()}
+        return {"timed_out": False, "result": result.to_dict(), **stats}
     except MatchTimeout as e:
         best = e.best.to_dict() if e.best is not None else None
-        return {"timed_out": True, "result": best, "frame_time": getattr(e.frame, "time", None)}
+        return {
+            "timed_out": True,
+            "result": best,
+            "frame_time": getattr(e.frame, "time", None),
+            **stats,
+        }
 
 
 def wait_for_motion(ring, region, mask, timeout_secs, consecutive, noise_threshold) -> dict:
