@@ -295,3 +295,68 @@ def test_random_crops_are_found() -> None:
             assert np.abs(there - ref).mean() < 3, (trial, (x, y, w, h), result)
         checked += 1
     assert checked > 30
+
+
+# --- hard negatives: rejected, cheaply; look-alike positives still found -------------
+
+
+def test_hard_negative_focus_on_another_tile_is_rejected(ui) -> None:
+    frame, tiles = ui
+    ref = _selected_tile(frame, tiles)  # tile 2 focused
+    moved, _ = menu(selected=3)
+    assert not match(ref, noisy(moved))
+
+
+def test_hard_negatives_are_rejected(ui) -> None:
+    """The same tile with another highlight colour, with the focus elsewhere, or
+    with other text is not a match (bench/match_vs_stbt.py measures their cost)."""
+    frame, tiles = ui
+    ref = _selected_tile(frame, tiles)
+    negatives = [
+        menu(highlight=(255, 0, 0))[0],
+        menu(selected=3)[0],
+        menu(labels=["Home", "TV Guide", "Mavies", "Series", "Sport", "Kids", "Music", "Z"])[0],
+    ]
+    for other in negatives:
+        assert not match(ref, other)
+
+
+def test_colour_look_alikes_find_the_right_colour() -> None:
+    """Tiles differing only by a colour of the same brightness: gray can't tell
+    them apart, the exact colour score must pick the right one."""
+    frame, tiles = menu(selected=None, labels=["A"] * 8)
+    colours = [(0, 140, 255), (255, 110, 0), (0, 200, 60), (200, 0, 200)] * 2
+    for (x, y, w, h), c in zip(tiles, colours, strict=True):
+        cv2.rectangle(frame, (x - 4, y - 4), (x + w + 4, y + h + 4), c, 4)
+    for i in (1, 6):
+        x, y, w, h = tiles[i]
+        ref = crop(frame, x - 8, y - 8, w + 16, h + 16)
+        result = match(ref, noisy(frame))
+        assert result and result.position in {
+            (tiles[j][0] - 8, tiles[j][1] - 8) for j in (i % 4, i % 4 + 4)
+        }
+
+
+def test_small_text_on_busy_background_is_found() -> None:
+    """A small reference (a channel number) whose shrunk version ranks behind
+    dozens of dark, busy places in the coarse pass must still be found."""
+    rng = np.random.default_rng(11)
+    video = cv2.GaussianBlur(
+        cv2.resize(rng.integers(0, 256, (45, 80, 3), np.uint8), (1280, 720)), (0, 0), 2
+    )
+    frame = (video * 0.5).astype(np.uint8)
+    for i, number in enumerate(["101", "102", "103", "104"]):
+        x = 100 + i * 280
+        cv2.rectangle(frame, (x, 400), (x + 200, 460), (40, 30, 25), -1)
+        cv2.putText(
+            frame, number, (x + 130, 440), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1,
+            cv2.LINE_AA,
+        )  # fmt: skip
+    ref = crop(frame, 100 + 280 + 125, 420, 50, 28)  # "102"
+    assert match(ref, noisy(frame, 2)).position == (505, 420)
+    other = frame.copy()
+    cv2.rectangle(other, (380, 400), (580, 460), (40, 30, 25), -1)
+    cv2.putText(
+        other, "888", (510, 440), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA
+    )
+    assert not match(ref, noisy(other, 2))

@@ -5,22 +5,23 @@ The algorithm has two passes, like stb-tester's:
 1. **Find candidates** with ``cv2.matchTemplate``. To keep this cheap at capture
    rate, large searches run coarse-to-fine: the frame and the reference are
    shrunk (grayscale, area-averaged, by 2 or 4 so that the shrunk reference
-   is still at least 6 px; by 8 for references of 128 px and more), the coarse
-   score map picks a few candidates (up to 6 for `match`, then 16 if that
-   finds nothing but a near miss; every peak above a relaxed threshold for
-   `match_all`), each
-   candidate is followed down the pyramid in a +-1 px window per level, and
-   finally scored at full resolution; the reported ``first_pass_result`` is
-   the exact full-resolution (colour) score at the chosen position. Small
-   searches, and references the same size as the region, are scored directly
-   at full resolution.
+   is still at least 6 px; by 8 for references of 128 px and more), and the
+   coarse score map's peaks above a relaxed threshold are followed down the
+   pyramid, best first, in a +-1 px window per level (`match`: up to 16
+   peaks, 48 for small references whose shrunk text or icon ranks poorly,
+   stopping at the first one that scores 0.998 in colour; `match_all`: every
+   peak). The frame's pyramid levels are built once per search and shared by
+   all candidates. The reported ``first_pass_result`` is the exact
+   full-resolution (colour) score. Small searches, and references the same
+   size as the region, are scored directly at full resolution.
 2. **Confirm** the best candidates: the absolute difference between reference
    and frame at that position, thresholded and eroded (so single-pixel noise
-   doesn't count), must leave no differing pixels. The first pass scores colour
-   images in colour, so the same tile with another highlight colour is
-   rejected there even when its brightness matches; when the grayscale coarse
-   pass is fooled by such colours, the search is redone with a colour coarse
-   pass.
+   doesn't count), must leave no differing pixels. Candidates are ranked in
+   gray but judged by their exact colour score, so the same tile with another
+   highlight colour is rejected there. Only when gray was fooled (a candidate
+   looked right in gray and wrong in colour) is the search redone with a
+   colour coarse pass, skipping places already refuted, so a hard negative
+   costs one extra coarse pass rather than a thorough retry.
 
 ``confirm_threshold`` follows current stb-tester: higher is stricter (a pixel
 differs when its difference exceeds ``(1 - confirm_threshold) * 255``).
@@ -352,50 +353,80 @@ _DIRECT_BUDGET = 3_000_000
 _COARSE_MIN_TEMPLATE = 6  # px: smallest side of the shrunk template
 _COARSE_BIG_TEMPLATE = 16  # px: ... to shrink by 8
 _COARSE_RELAX = {MatchMethod.SQDIFF: 0.03}  # others: 0.2 (as stb-tester)
-_CANDIDATE_SPREAD = 0.03  # match(): refine coarse peaks this close to the best one
-_MAX_CANDIDATES_MATCH = 6
-_MAX_CANDIDATES_THOROUGH = 16
+# match(): how many coarse peaks (above the relaxed threshold, best first) to
+# follow down the pyramid. A small shrunk reference (text, an icon) is blurred
+# to a few pixels and misaligned by up to f-1 px with the coarse grid, so on a
+# dark or busy background the right place can rank behind dozens of others:
+# follow more of them (each costs tens of microseconds).
+_MAX_CANDIDATES_MATCH = 16
+_MAX_CANDIDATES_SMALL = 48
+_SMALL_COARSE_AREA = 256  # px: a shrunk reference smaller than this is "small"
 _MAX_UNCONFIRMED = 8  # match(): candidates that may fail confirmation before giving up
 _MAX_CONTRAST_RATIO = 2.0  # normed-absdiff: candidate vs reference standard deviation
 _NORMALISE_MIN_RANGE = 32  # normed-absdiff of low-contrast references: stretch <= 255/32x
-_NEAR_MISS = 0.1  # a quick pass whose best is this close to the threshold gets a thorough retry
 _GOOD_ENOUGH = 0.998  # match(): stop refining candidates after one scores this well
 _MAX_CANDIDATES_ALL = 4000
 _MAX_REFINE = 64
 _FINAL_MARGIN = 1
 
 
+class _Pyramid:
+    """The searched image (a region crop) shrunk by 2, 4, 8: each level built once per search.
+
+    Refining many candidates used to resize a small crop per candidate and
+    step; one area-averaged resize of the whole image per level is cheaper as
+    soon as a few candidates are followed, and gives the same pixels (area
+    averaging by an integer factor is a plain block mean, so a crop of the
+    shrunk image equals the shrunk crop when the crop is grid-aligned).
+    """
+
+    def __init__(self, base: np.ndarray) -> None:
+        self.base = base
+        self._levels: dict[int, np.ndarray] = {1: base}
+
+    def level(self, f: int) -> np.ndarray:
+        out = self._levels.get(f)
+        if out is None:
+            h, w = self.base.shape[0] // f, self.base.shape[1] // f
+            src = self.base[: h * f, : w * f]
+            out = cv2.resize(src, (w, h), interpolation=cv2.INTER_AREA)
+            self._levels[f] = out
+        return out
+
+
 def _refine_step(
-    src: np.ndarray, t: _Template, method: MatchMethod, colour: bool, level: int, x: int, y: int
-) -> tuple[int, int, float]:
+    pyr: _Pyramid, t: _Template, method: MatchMethod, colour: bool, level: int, x: int, y: int
+) -> tuple[int, int, float, tuple[int, int, np.ndarray] | None]:
     """Best position near (x, y) at pyramid ``level`` (coordinates at that level), and its score.
 
     Searches +-1 position, and follows the score uphill (a few steps) if the
-    best is on the edge of that window.
+    best is on the edge of that window. Also returns the last scored window
+    ``(x0, y0, scores)`` (None if nothing was scored), so the full-resolution
+    step needs no second scoring.
     """
     coarse_t = (t.pixels if colour else t.gray, t.mask) if level == 1 else t.coarse(level, colour)
     if coarse_t is None:
-        return x, y, 1.0
+        return x, y, 1.0, None
     ctpl, cmask = coarse_t
+    src = pyr.level(level)
     th, tw = ctpl.shape[:2]
-    max_x, max_y = src.shape[1] // level - tw, src.shape[0] // level - th
+    max_x, max_y = src.shape[1] - tw, src.shape[0] - th
     if max_x < 0 or max_y < 0:
-        return x, y, 1.0
+        return x, y, 1.0, None
     x, y = min(max(0, x), max_x), min(max(0, y), max_y)
     best = 0.0
+    window = None
     for _ in range(4):
         x0, y0 = max(0, x - 1), max(0, y - 1)
         x1, y1 = min(max_x, x + 1), min(max_y, y + 1)
-        crop = src[y0 * level : (y1 + th) * level, x0 * level : (x1 + tw) * level]
-        if level > 1:
-            crop = cv2.resize(crop, (x1 - x0 + tw, y1 - y0 + th), interpolation=cv2.INTER_AREA)
-        scores = _score_near(crop, ctpl, cmask, method)
+        scores = _score_near(src[y0 : y1 + th, x0 : x1 + tw], ctpl, cmask, method)
+        window = (x0, y0, scores)
         _, best, _, loc = cv2.minMaxLoc(scores)
         nx, ny = x0 + loc[0], y0 + loc[1]
         if (nx, ny) == (x, y):
             break
         x, y = nx, ny
-    return x, y, best
+    return x, y, best, window
 
 
 def _choose_factor(rw: int, rh: int, t: _Template) -> int:
@@ -435,29 +466,52 @@ def _exact_score(
 class _Candidates:
     """Scored candidate positions of a reference within an image (region crop)."""
 
-    def __init__(self, heat: _Heat, exact: bool, partial: bool = False) -> None:
+    def __init__(self, heat: _Heat, exact: bool, truncated: bool = False) -> None:
         self.heat = heat
-        self.exact = exact  # heat values are final first-pass scores (else: a ranking)
-        self.partial = partial  # only the best few coarse candidates were refined
+        self.exact = exact  # heat values are final first-pass scores (else: a gray ranking)
+        # More coarse peaks passed the relaxed threshold than were followed.
+        self.truncated = truncated
+
+
+class _Search:
+    """Per-call state shared by the passes of one search: the image and its pyramids."""
+
+    def __init__(self, img: np.ndarray) -> None:
+        self.img = img
+        self._gray: _Pyramid | None = None
+        self._colour: _Pyramid | None = None
+
+    def pyramid(self, colour: bool) -> _Pyramid:
+        if colour:
+            if self._colour is None:
+                self._colour = _Pyramid(self.img)
+            return self._colour
+        if self._gray is None:
+            self._gray = _Pyramid(to_gray(self.img) if self.img.ndim == 3 else self.img)
+        return self._gray
 
 
 def _find_candidates(
-    img: np.ndarray,
+    search: _Search,
     t: _Template,
     params: MatchParameters,
     colour: bool,
     find_all: bool,
     colour_coarse: bool = False,
-    thorough: bool = False,
+    refuted: frozenset[tuple[int, int]] = frozenset(),
 ) -> _Candidates:
-    """First pass: score candidate positions of ``t`` in ``img`` (already cropped).
+    """First pass: score candidate positions of ``t`` in ``search.img`` (already cropped).
 
     With ``find_all`` every coarse peak above the relaxed threshold is refined.
-    Otherwise only the best few: 6 close to the best score or, if
-    ``thorough``, 32 above the relaxed threshold. ``partial`` is set when a
-    quick pass saw anything plausible, so the caller can retry thoroughly
-    after a miss.
+    Otherwise the best coarse peaks above it (16, or 48 for a small shrunk
+    reference), best first, until one scores `_GOOD_ENOUGH` in colour. One
+    pass covers near misses and hard negatives (similar tiles, another
+    highlight), so a miss costs a bounded number of cheap refinements rather
+    than a second search; ``truncated`` tells the caller more peaks existed.
+    ``refuted``: full-resolution positions whose exact colour score already
+    failed; coarse peaks within one coarse pixel of them aren't followed again.
     """
+    img = search.img
     rh, rw = img.shape[:2]
     heat = _Heat()
     hw, hh = rw - t.w + 1, rh - t.h + 1
@@ -487,18 +541,13 @@ def _find_candidates(
         heat.add(0, 0, _score(img, tpl, t.mask, params.match_method))
         return _Candidates(heat, exact=True)
     ctpl, cmask = coarse_t
-    gray = to_gray(img) if img.ndim == 3 else img
-    src = img if colour_coarse else gray
-    cw, ch = rw // f, rh // f
-    cimg = cv2.resize(src[: ch * f, : cw * f], (cw, ch), interpolation=cv2.INTER_AREA)
-    cheat = _score(cimg, ctpl, cmask, params.match_method)
+    pyr = search.pyramid(colour_coarse)
+    cheat = _score(pyr.level(f), ctpl, cmask, params.match_method)
     relax = _COARSE_RELAX.get(params.match_method, 0.2)  # type: ignore[call-overload]
     threshold = max(0.0, params.match_threshold - relax)
-    _, best_c, _, best_loc = cv2.minMaxLoc(cheat)
-    partial = not find_all and not thorough and best_c >= threshold
-    if not find_all and not thorough:
-        threshold = max(threshold, best_c - _CANDIDATE_SPREAD)
+    best_loc = cv2.minMaxLoc(cheat)[3]
 
+    truncated = False
     if find_all:
         dil = cv2.dilate(cheat, np.ones((3, 3), np.uint8))
         ys, xs = np.nonzero((cheat >= dil) & (cheat >= threshold))
@@ -507,13 +556,18 @@ def _find_candidates(
             ys, xs = ys[order], xs[order]
         cands = list(zip(xs.tolist(), ys.tolist(), strict=True))
     else:
-        # The few best, at least half a template apart.
+        # The best few, best first, at least half a template apart.
+        small = ctpl.shape[0] * ctpl.shape[1] < _SMALL_COARSE_AREA
+        limit = _MAX_CANDIDATES_SMALL if small else _MAX_CANDIDATES_MATCH
         cands = []
         work = cheat.copy()
         ry, rx = max(1, ctpl.shape[0] // 2), max(1, ctpl.shape[1] // 2)
-        for _ in range(_MAX_CANDIDATES_THOROUGH if thorough else _MAX_CANDIDATES_MATCH):
+        while True:
             _, v, _, (px, py) = cv2.minMaxLoc(work)
             if v < threshold:
+                break
+            if len(cands) == limit:
+                truncated = True
                 break
             cands.append((px, py))
             work[max(0, py - ry) : py + ry + 1, max(0, px - rx) : px + rx + 1] = -1.0
@@ -528,34 +582,36 @@ def _find_candidates(
     # Refine each candidate down the pyramid (f/2, f/4, ... 1), each time in a
     # small window around the previous estimate. Full resolution is scored in
     # gray unless colour_coarse; the exact colour score is computed later, only
-    # for the positions that get picked.
-    search = src
+    # for the positions that get picked (and here for a candidate that looks
+    # good enough to stop at).
     seen: set[tuple[int, int]] = set()
     floor = max(0.0, params.match_threshold - relax)
+    good = max(_GOOD_ENOUGH, params.match_threshold)
+    exact = colour_coarse or not colour
     for i, (cx, cy) in enumerate(cands):
+        if i and any(abs(cx * f - rx) <= f and abs(cy * f - ry) <= f for rx, ry in refuted):
+            continue
         x, y, level = cx, cy, f
         score = 1.0
+        window = None
         while level > 1 and (score >= floor or i == 0):
             level //= 2
-            x, y, score = _refine_step(
-                search, t, params.match_method, colour_coarse, level, 2 * x, 2 * y
+            x, y, score, window = _refine_step(
+                pyr, t, params.match_method, colour_coarse, level, 2 * x, 2 * y
             )
-        if level > 1:
+        if level > 1 or window is None:
             continue  # dropped: it stopped looking like a match on the way down
         if (x, y) in seen:
             continue
         seen.add((x, y))
-        x0, y0 = max(0, x - _FINAL_MARGIN), max(0, y - _FINAL_MARGIN)
-        x1, y1 = min(hw - 1, x + _FINAL_MARGIN), min(hh - 1, y + _FINAL_MARGIN)
-        tref = tpl if colour_coarse else t.gray
-        window = search[y0 : y1 + t.h, x0 : x1 + t.w]
-        scores = _score_near(window, tref, t.mask, params.match_method)
-        heat.add(x0, y0, scores)
-        if not (find_all or thorough) and float(scores.max()) >= max(
-            _GOOD_ENOUGH, params.match_threshold
+        heat.add(*window)
+        if (
+            not find_all
+            and score >= good
+            and (exact or _exact_score(img, x, y, t, tpl, params.match_method) >= good)
         ):
             break
-    return _Candidates(heat, exact=colour_coarse or not colour, partial=partial)
+    return _Candidates(heat, exact=exact, truncated=truncated)
 
 
 def _confirm(img: np.ndarray, x: int, y: int, t: _Template, params: MatchParameters) -> bool:
@@ -661,33 +717,33 @@ def _iter_matches(
     img = np.ascontiguousarray(img)
     tpl = t.for_frame(colour)
 
+    search = _Search(img)
     yielded = False
     colour_coarse = False
-    thorough = False
+    refuted: set[tuple[int, int]] = set()
     while True:
-        cands = _find_candidates(img, t, params, colour, find_all, colour_coarse, thorough)
+        cands = _find_candidates(
+            search, t, params, colour, find_all, colour_coarse, frozenset(refuted)
+        )
         closest = None
-        retry = False
+        fooled = False
         for kind, score, x, y in _extract(img, t, tpl, params, cands, find_all):
             if kind == "match":
                 yielded = True
                 yield result(True, x, y, score)
-            elif kind == "retry" and not yielded:
-                # Gray ranking was fooled by colours with equal brightness:
-                # search again with a colour coarse pass (slower, rare).
-                colour_coarse = retry = True
-                break
+            elif kind == "fooled":
+                fooled = True
+                refuted.add((x, y))
             elif kind == "closest":
                 closest = (score, x, y)
-        plausible = closest is None or closest[0] >= params.match_threshold - _NEAR_MISS
-        if not retry and not yielded and cands.partial and plausible:
-            # No match, but something came close (or passed the first pass and
-            # failed confirmation) and the quick pass only looked at the best
-            # few coarse candidates: look at more before saying no (similar
-            # tiles can crowd out the real one).
-            thorough = retry = True
-        if not retry:
+        if yielded or colour_coarse or not fooled:
             break
+        # The gray ranking was fooled by colours of equal brightness (its best
+        # places are a different colour) and it had more peaks than it could
+        # follow: the right one may be among them. Search again with a colour
+        # coarse pass (slower, rare: a hard negative with few look-alikes, such
+        # as a tile with another highlight colour, doesn't get here).
+        colour_coarse = True
     if closest is not None:
         score, x, y = closest
         yield result(False, x, y, max(score, 0.0))
@@ -703,9 +759,10 @@ def _extract(
 ) -> Iterator[tuple[str, float, int, int]]:
     """Greedy non-overlapping extraction of matches from the candidate scores.
 
-    Yields ("match", score, x, y) for each confirmed match, best first; then
-    ("closest", ...) describing the best miss, or ("retry", ...) if a gray
-    ranking promised a match that the colour score refuted.
+    Yields ("match", score, x, y) for each confirmed match, best first;
+    ("fooled", ...) when a gray ranking promised a match that the exact colour
+    score refuted (the extraction carries on with the next candidate); then
+    ("closest", ...) describing the best miss.
     """
     heat = cands.heat
     threshold = params.match_threshold
@@ -724,9 +781,13 @@ def _extract(
                 closest = (score, x, y)
             break
         if score < threshold:
-            yield ("retry", score, x, y)
-            closest = (score, x, y)
-            break
+            # Only this candidate's own window is refuted: a neighbour (an
+            # overlapping position of another colour) may still be the match.
+            yield ("fooled", score, x, y)
+            if closest is None or score > closest[0]:
+                closest = (score, x, y)
+            heat.exclude(x - 2, y - 2, x + 3, y + 3)
+            continue
         if not _confirm(img, x, y, t, params):
             if closest is None or closest[0] < threshold:
                 closest = (score, x, y)
