@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import cv2
 import numpy as np
 import pytest
@@ -59,6 +61,7 @@ def test_wait_for_match_finds_a_screen_and_times_out_with_evidence(device):
     reference = png
     device.press("KEY_OK")  # open Live TV
     wait_until(lambda: device.sim_state()["screen"] == "live_tv")
+    device.get_frame(after=time.time())  # a frame captured after the switch
     assert not device.match(reference, None, None)["match"]
     device.press("KEY_HOME")
     found = device.wait_for_match(reference, None, None, 5.0, 1)

@@ -9,7 +9,8 @@ mess never becomes the next test's failure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -28,17 +29,54 @@ NAVIGATOR_KEY = pytest.StashKey[object]()
 CONTEXT_KEY = pytest.StashKey["DeviceContext"]()
 
 
+class _HookListener:
+    """Forwards a test's steps to the ``pytest_virtualpy_step_*`` hooks."""
+
+    def __init__(self, item: pytest.Item):
+        self.item = item
+
+    def step_started(self, step) -> None:
+        self.item.config.hook.pytest_virtualpy_step_started(item=self.item, step=step)
+
+    def step_finished(self, step) -> None:
+        self.item.config.hook.pytest_virtualpy_step_finished(item=self.item, step=step)
+
+
 @dataclass
 class DeviceContext:
     """Everything one test's device fixtures share."""
 
-    test_id: str
+    item: pytest.Item
     device: DeviceClient
+    lab: str
     log: StepLog
     artifacts: LocalArtifacts
+    saved: list[dict] = field(default_factory=list)
+    serial_start: int = 0  # serial log offset when the test started
 
-    def save(self, name: str, data: bytes) -> Path:
-        return self.artifacts.save(self.test_id, name, data)
+    def save(self, name: str, data: bytes, kind: str = "screenshot") -> Path:
+        """Store an artifact of this test and announce it to reporters."""
+        path = self.artifacts.save(self.item.nodeid, name, data)
+        artifact = {
+            "name": path.name,
+            "kind": kind,
+            "path": str(path),
+            "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
+        self.saved.append(artifact)
+        self.item.config.hook.pytest_virtualpy_artifact(item=self.item, artifact=artifact)
+        return path
+
+    def record(self) -> dict:
+        """What this test did, as plain data for result sinks."""
+        return {
+            "device": self.device.name,
+            "model": self.device.info.get("model"),
+            "lab": self.lab,
+            **self.log.to_dict(),
+            "artifacts": list(self.saved),
+        }
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +97,15 @@ def _virtualpy_device(request: pytest.FixtureRequest, lab: LabSession) -> Device
         device.sim_clear()
     if "power" in device.info.get("capabilities", []) and not device.power("status")["on"]:
         device.power("on")
-    ctx = DeviceContext(request.node.nodeid, device, StepLog(), request.config.stash[ARTIFACTS_KEY])
+    ctx = DeviceContext(
+        request.node,
+        device,
+        lab.name,
+        StepLog(_HookListener(request.node)),
+        request.config.stash[ARTIFACTS_KEY],
+    )
+    if "serial" in device.info.get("capabilities", []):
+        ctx.serial_start, _ = device.serial_log(1 << 62)
     request.node.stash[CONTEXT_KEY] = ctx
     return ctx
 

@@ -84,6 +84,12 @@ def _workers(config: pytest.Config) -> int:
     return int(n) if isinstance(n, int) and n > 0 else 1
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_virtualpy import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
@@ -183,6 +189,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if call.excinfo is not None and call.excinfo.errisinstance(LabError):
         report.virtualpy_lab_error = True
     ctx = item.stash.get(fixtures.CONTEXT_KEY, None)
+    if ctx is not None:
+        report.virtualpy = ctx.record()  # plain data; travels to the xdist controller
     expected_failure = hasattr(report, "wasxfail") and call.excinfo is not None
     if (report.failed or expected_failure) and ctx is not None and call.when == "call":
         _attach_failure_evidence(report, ctx, call.excinfo)
@@ -197,10 +205,13 @@ def _attach_failure_evidence(report, ctx: fixtures.DeviceContext, excinfo) -> No
         frame = getattr(exc, "frame", None)
         if isinstance(exc, MatchTimeout) and frame is not None:
             annotated = annotate_match(frame, exc.best, getattr(exc, "region", None))
-            path = ctx.save("failure-annotated.png", encode_image(annotated, "png"))
+            path = ctx.save("failure-annotated.png", encode_image(annotated, "png"), "annotated")
             lines.append(f"annotated screenshot: {path}")
         _, png = ctx.device.get_frame()
         lines.insert(0, f"screenshot: {ctx.save('failure.png', png)}")
+        if "serial" in ctx.device.info.get("capabilities", []):
+            _, log = ctx.device.serial_log(ctx.serial_start)
+            lines.append(f"serial log: {ctx.save('serial.log', log, 'serial_log')}")
     except LabError as e:
         lines.append(f"no screenshot: the lab failed too ({e})")
     report.sections.append(("virtualpy", "\n".join(lines)))

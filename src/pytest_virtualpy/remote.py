@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from pytest_virtualpy import vision
@@ -45,9 +44,9 @@ class Remote:
     def press(self, key: str, hold_secs: float | None = None) -> Keypress:
         """Press ``key`` (holding it for ``hold_secs`` if given)."""
         check_key(key, self.keys())
-        started = time.time()
-        reply = self._device.press(key, hold_secs)
-        self._log.step("press", key, started, hold_secs=hold_secs, time=reply["time"])
+        with self._log.step("press", key, hold_secs=hold_secs) as step:
+            reply = self._device.press(key, hold_secs)
+            step.detail["time"] = reply["time"]
         return Keypress(key, reply["time"])
 
     def press_and_wait(
@@ -68,17 +67,18 @@ class Remote:
         call is also recorded as a KPI named ``press_and_wait:KEY``.
         """
         check_key(key, self.keys())
-        started = time.time()
-        d = self._device.press_and_wait(
-            key,
-            region_tuple(region),
-            mask_bytes(mask),
-            float(timeout),
-            float(stable_secs),
-            noise_threshold,
-        )
-        t = vision.Transition.from_dict(d)
-        self._log.step("press_and_wait", key, started, ok=bool(t), **d)
+        with self._log.step("press_and_wait", key) as step:
+            d = self._device.press_and_wait(
+                key,
+                region_tuple(region),
+                mask_bytes(mask),
+                float(timeout),
+                float(stable_secs),
+                noise_threshold,
+            )
+            t = vision.Transition.from_dict(d)
+            step.ok = bool(t)
+            step.detail.update(d)
         if t and t.duration is not None:
             self._log.kpi(
                 f"press_and_wait:{key}", self._device.name, t.duration * 1000, t.press_time

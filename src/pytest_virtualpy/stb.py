@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from pytest_virtualpy.errors import SerialTimeout
@@ -22,10 +21,11 @@ class Power:
         self._log = log
 
     def _do(self, action: str, off_secs: float = 1.0) -> bool:
-        started = time.time()
-        on = self._device.power(action, off_secs)["on"]
-        if action != "status":
-            self._log.step("power", action, started, on=on)
+        if action == "status":
+            return self._device.power(action, off_secs)["on"]
+        with self._log.step("power", action) as step:
+            on = self._device.power(action, off_secs)["on"]
+            step.detail["on"] = on
         return on
 
     def on(self) -> None:
@@ -68,16 +68,15 @@ class Serial:
 
     def expect(self, pattern: str, timeout: float = 10.0) -> SerialMatch:
         """Wait for ``pattern`` (a regex); raises :class:`SerialTimeout` if it never comes."""
-        started = time.time()
-        d = self._device.serial_expect(pattern, float(timeout))
-        self._log.step("serial", f"expect {pattern}", started, ok=d["matched"])
-        if not d["matched"]:
-            tail = d["before"][-500:]
-            raise SerialTimeout(
-                f"{pattern!r} not seen on the serial console within {timeout:g} s;"
-                f" last output:\n{tail}",
-                output=d["before"],
-            )
+        with self._log.step("serial", f"expect {pattern}"):
+            d = self._device.serial_expect(pattern, float(timeout))
+            if not d["matched"]:
+                tail = d["before"][-500:]
+                raise SerialTimeout(
+                    f"{pattern!r} not seen on the serial console within {timeout:g} s;"
+                    f" last output:\n{tail}",
+                    output=d["before"],
+                )
         return SerialMatch(d["match"], tuple(d["groups"]), d["before"])
 
     def command(self, cmd: str, prompt: str = r"stb# ", timeout: float = 10.0) -> str:
@@ -186,13 +185,8 @@ class Stb:
 
     def navigate_to(self, node: str, timeout: float = 30.0) -> None:
         """Drive the device to navigation node ``node``; raises NavigationError."""
-        started = time.time()
-        ok = False
-        try:
+        with self._log.step("navigate", node):
             self._nav().navigate_to(node, timeout=timeout)
-            ok = True
-        finally:
-            self._log.step("navigate", node, started, ok=ok)
 
     def current_node(self) -> str | None:
         """The navigation node the screen shows now, or None if none matches."""

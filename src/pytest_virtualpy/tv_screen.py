@@ -102,12 +102,11 @@ class TvScreen:
         params: vision.MatchParameters | None = None,
     ) -> vision.MatchResult:
         """Match ``image`` against the current frame; the result is truthy on a match."""
-        started = time.time()
-        d = self._device.match(image_bytes(image), region_tuple(region), _params(params))
-        result = vision.MatchResult.from_dict(d)
-        self._log.step(
-            "match", image_name(image), started, ok=bool(result), score=result.first_pass_result
-        )
+        with self._log.step("match", image_name(image)) as step:
+            d = self._device.match(image_bytes(image), region_tuple(region), _params(params))
+            result = vision.MatchResult.from_dict(d)
+            step.ok = bool(result)
+            step.detail["score"] = result.first_pass_result
         return result
 
     def match_all(
@@ -138,23 +137,20 @@ class TvScreen:
         Raises :class:`MatchTimeout` (a product failure) carrying the last frame
         and the best score seen and where.
         """
-        started = time.time()
-        data = image_bytes(image)
-        d = self._device.wait_for_match(
-            data, region_tuple(region), _params(params), float(timeout), int(consecutive)
-        )
-        self._log.step(
-            "wait_for_match", image_name(image), started, ok=not d["timed_out"], timeout=timeout
-        )
-        if d["timed_out"]:
-            raise self.match_timeout(
-                f"{image_name(image)} did not appear within {timeout:g} s",
-                data,
-                region,
-                params,
-                timeout=timeout,
-                best=d["result"],
+        with self._log.step("wait_for_match", image_name(image), timeout=timeout):
+            data = image_bytes(image)
+            d = self._device.wait_for_match(
+                data, region_tuple(region), _params(params), float(timeout), int(consecutive)
             )
+            if d["timed_out"]:
+                raise self.match_timeout(
+                    f"{image_name(image)} did not appear within {timeout:g} s",
+                    data,
+                    region,
+                    params,
+                    timeout=timeout,
+                    best=d["result"],
+                )
         return vision.MatchResult.from_dict(d["result"])
 
     def match_timeout(
@@ -222,17 +218,16 @@ class TvScreen:
         noise_threshold: float | None = None,
     ) -> vision.MotionResult:
         """Wait for motion (``consecutive``: N frames, or "N/M" = N of the last M)."""
-        started = time.time()
-        d = self._device.wait_for_motion(
-            region_tuple(region), mask_bytes(mask), float(timeout), consecutive, noise_threshold
-        )
-        self._log.step("wait_for_motion", str(region), started, ok=not d["timed_out"])
-        if d["timed_out"]:
-            raise MotionTimeout(
-                f"no motion in {region} within {timeout:g} s",
-                frame=self.get_frame(),
-                timeout_secs=timeout,
+        with self._log.step("wait_for_motion", str(region), timeout=timeout):
+            d = self._device.wait_for_motion(
+                region_tuple(region), mask_bytes(mask), float(timeout), consecutive, noise_threshold
             )
+            if d["timed_out"]:
+                raise MotionTimeout(
+                    f"no motion in {region} within {timeout:g} s",
+                    frame=self.get_frame(),
+                    timeout_secs=timeout,
+                )
         return vision.MotionResult.from_dict(d["result"])
 
     def is_black(
@@ -286,25 +281,23 @@ class TvScreen:
         self, text: str, region: vision.Region = vision.Region.ALL, timeout: float = 10.0, **kwargs
     ) -> vision.TextMatchResult:
         """Wait until OCR reads ``text`` in ``region``; raises :class:`TextTimeout`."""
-        started = time.time()
-        end = started + timeout
-        last = None
-        while True:
-            frame = self.get_frame(region)
-            result = vision.match_text(text, frame, **kwargs)
-            if result:
-                self._log.step("wait_for_text", text, started, read=result.text)
-                return result
-            last = result
-            if time.time() >= end:
-                break
-        self._log.step("wait_for_text", text, started, ok=False, read=last.text)
-        raise TextTimeout(
-            f"text {text!r} not seen in {region} within {timeout:g} s; last read {last.text!r}",
-            frame=frame,
-            last_text=last.text,
-            timeout_secs=timeout,
-        )
+        with self._log.step("wait_for_text", text, timeout=timeout) as step:
+            end = time.time() + timeout
+            while True:
+                frame = self.get_frame(region)
+                result = vision.match_text(text, frame, **kwargs)
+                step.detail["read"] = result.text
+                if result or time.time() >= end:
+                    break
+            if not result:
+                raise TextTimeout(
+                    f"text {text!r} not seen in {region} within {timeout:g} s; "
+                    f"last read {result.text!r}",
+                    frame=frame,
+                    last_text=result.text,
+                    timeout_secs=timeout,
+                )
+        return result
 
 
 def _params(params: vision.MatchParameters | None) -> dict | None:
