@@ -53,6 +53,7 @@ class DeviceContext:
     artifacts: LocalArtifacts
     saved: list[dict] = field(default_factory=list)
     serial_start: int = 0  # serial log offset when the test started
+    lease_wait_ms: float = 0.0  # time this test waited for a free device
 
     def save(self, name: str, data: bytes, kind: str = "screenshot") -> Path:
         """Store an artifact of this test and announce it to reporters."""
@@ -74,6 +75,7 @@ class DeviceContext:
             "device": self.device.name,
             "model": self.device.info.get("model"),
             "lab": self.lab,
+            "lease_wait_ms": self.lease_wait_ms,
             **self.log.to_dict(),
             "artifacts": list(self.saved),
         }
@@ -104,6 +106,7 @@ def _virtualpy_device(request: pytest.FixtureRequest, lab: LabSession) -> Device
         StepLog(_HookListener(request.node)),
         request.config.stash[ARTIFACTS_KEY],
     )
+    ctx.lease_wait_ms = lab.take_lease_wait_ms()
     if "serial" in device.info.get("capabilities", []):
         ctx.serial_start, _ = device.serial_log(1 << 62)
     request.node.stash[CONTEXT_KEY] = ctx

@@ -48,6 +48,7 @@ class LabSession:
     client: LabClient | None = None
     device: DeviceClient | None = None
     keeper: leases.LeaseKeeper | None = None
+    lease_wait_ms: float = 0.0  # how long open() waited for a free device, until reported
 
     @property
     def name(self) -> str:
@@ -56,6 +57,11 @@ class LabSession:
     @property
     def address(self) -> str | None:
         return self.spec.address if self.spec else None
+
+    def take_lease_wait_ms(self) -> float:
+        """The lease wait, once: it is charged to the first test that needed a device."""
+        wait, self.lease_wait_ms = self.lease_wait_ms, 0.0
+        return wait
 
     def devices(self) -> list[dict]:
         """Every device of the lab this session leased from, with who holds it."""
@@ -85,7 +91,8 @@ class LabSession:
             candidates = [(LabSpec("sim", self.local.address), self.local.token)]
         else:
             candidates = [(spec, spec.token()) for spec in self.specs]
-        deadline = time.monotonic() + self.lease_wait_secs
+        waiting_since = time.monotonic()
+        deadline = waiting_since + self.lease_wait_secs
         last_error: LabError | None = None
         while True:
             for spec, token in candidates:
@@ -101,6 +108,7 @@ class LabSession:
                     last_error = e
                     continue
                 self.spec, self.client = spec, client
+                self.lease_wait_ms = round((time.monotonic() - waiting_since) * 1000, 3)
                 self.device = DeviceClient(client, lease)
                 self.keeper = leases.LeaseKeeper(
                     lambda s=spec, t=token: self._connect(s, t), lease["lease_id"], self.ttl_secs
