@@ -74,6 +74,7 @@ class DeviceContext:
         return {
             "device": self.device.name,
             "model": self.device.info.get("model"),
+            "kind": self.device.info.get("kind"),
             "lab": self.lab,
             "lease_wait_ms": self.lease_wait_ms,
             **self.log.to_dict(),

@@ -50,7 +50,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--artifacts",
         dest="virtualpy_artifacts",
         metavar="PATH",
-        help="where screenshots and logs go (default .virtualpy/artifacts; also "
+        help="where screenshots and logs go: a folder (default .virtualpy/artifacts) or "
+        "s3://bucket/prefix for S3/R2 (also "
         "ini virtualpy_artifacts, env VIRTUALPY_ARTIFACTS)",
     )
     parser.addini("virtualpy_lab", "default lab (see --lab)")
@@ -124,16 +125,13 @@ def pytest_configure(config: pytest.Config) -> None:
         or os.environ.get(RUN_ID_ENV)
         or f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     )
-    artifacts = _rootpath(
-        config,
-        _setting(
-            config,
-            "virtualpy_artifacts",
-            "virtualpy_artifacts",
-            "VIRTUALPY_ARTIFACTS",
-            ".virtualpy/artifacts",
-        ),
+    artifacts_value = _setting(
+        config, "virtualpy_artifacts", "virtualpy_artifacts", "VIRTUALPY_ARTIFACTS", None
     )
+    if artifacts_value is None or artifacts_value.startswith("s3://"):
+        # s3:// targets are uploaded by the results shipper; files are written locally first
+        artifacts_value = ".virtualpy/artifacts"
+    artifacts = _rootpath(config, artifacts_value)
     config.stash[fixtures.ARTIFACTS_KEY] = LocalArtifacts(artifacts, run_id)
 
     nav = config.getini("virtualpy_navigation")
