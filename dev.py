@@ -11,6 +11,7 @@ nothing else needs installing by hand. Extra arguments go to pytest.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -51,14 +52,67 @@ def pytest(args: list[str], cwd: Path, **env_extra: str) -> int:
 def demo(extra: list[str]) -> int:
     ensure_env()
     say("running the example suite against the simulated lab")
-    artifacts = ROOT / ".virtualpy" / "artifacts"
-    junit = ROOT / ".virtualpy" / "demo-junit.xml"
+    out = ROOT / ".virtualpy"
+    artifacts, junit, results = out / "artifacts", out / "demo-junit.xml", out / "allure-results"
     run_id = time.strftime("demo-%Y%m%d-%H%M%S")
-    args = ["-rA", f"--artifacts={artifacts}", f"--junitxml={junit}", *extra]
+    args = ["-rA", f"--artifacts={artifacts}", f"--junitxml={junit}"]
+    args += [f"--alluredir={results}", "--clean-alluredir", *extra]
     code = pytest(args, ROOT / "examples", VIRTUALPY_RUN_ID=run_id)
     say(f"results: {junit}")
     say(f"screenshots and logs: {artifacts / run_id}/<test>/")
+    say(f"allure results: {results}")
+    try:
+        report = allure_report(results, out / "allure-report")
+        say(f"allure report: {report / 'index.html'}")
+    except NoAllure as e:
+        say(f"no HTML allure report: {e}")
     return code
+
+
+class NoAllure(Exception):
+    """The HTML Allure report cannot be built on this machine; the message says why."""
+
+
+def allure_cli() -> list[str]:
+    """The npm ``allure`` command (pinned in package.json), installed into node_modules once."""
+    npm, npx = shutil.which("npm"), shutil.which("npx")
+    if not (npm and npx):
+        raise NoAllure("Node.js (npm, npx) is not installed")
+    wanted = (ROOT / "package.json").read_text() + (ROOT / "package-lock.json").read_text()
+    stamp = ROOT / "node_modules" / ".virtualpy-installed"
+    if not (stamp.exists() and stamp.read_text() == wanted):
+        say("installing the Allure report builder with npm (once, ~50 MB into node_modules)")
+        quiet = ["--no-audit", "--no-fund", "--loglevel=error", "--fetch-retries=1"]
+        run_quietly([npm, "install", *quiet], "npm install", timeout=600)
+        stamp.write_text(wanted)
+    return [npx, "--no", "allure"]
+
+
+def allure_report(results: Path, report: Path) -> Path:
+    """Build (replace) the HTML report of ``results`` in ``report`` with Allure 3, or NoAllure.
+
+    One self-contained index.html (``--single-file``): it opens straight from disk,
+    where the multi-file report would need a web server to load its data.
+    """
+    shutil.rmtree(report, ignore_errors=True)
+    awesome = [*allure_cli(), "awesome", str(results), "-o", str(report), "--single-file"]
+    run_quietly([*awesome, "--name", "virtualpy demo"], "allure awesome", timeout=300)
+    if not (report / "index.html").exists():
+        raise NoAllure(f"allure awesome wrote no {report / 'index.html'}")
+    return report
+
+
+def run_quietly(cmd: list[str], what: str, timeout: float) -> None:
+    """Run ``cmd`` in the repository, showing nothing unless it fails (then: NoAllure)."""
+    try:
+        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise NoAllure(f"{what} failed: {e}") from None
+    if p.returncode != 0:
+        lines = [x.strip() for x in (p.stderr + p.stdout).splitlines() if x.strip()]
+        why = [x for x in lines if "fail" in x.lower() and "complete log" not in x]
+        reason = (why or lines or [f"exit status {p.returncode}"])[0]
+        raise NoAllure(f"{what} failed: {reason[:200]}")
 
 
 def test(extra: list[str]) -> int:
