@@ -112,9 +112,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"virtualpy: {e}") from None
     except ValueError as e:
         raise pytest.UsageError(f"virtualpy: bad virtualpy_sim_* ini value: {e}") from None
-    worker = getattr(config, "workerinput", {}).get("workerid", "main")
-    session = LabSession(specs, sim=sim, workers=_workers(config))
-    session.owner += f":{worker}"
+    worker = getattr(config, "workerinput", {}).get("workerid", "")
+    session = LabSession(specs, sim=sim, workers=_workers(config), worker=worker)
+    session.owner += f":{worker or 'main'}"
     wait = config.getoption("virtualpy_lease_wait")
     if wait is not None:
         session.lease_wait_secs = wait

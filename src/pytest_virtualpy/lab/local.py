@@ -49,9 +49,14 @@ def start_sim_lab(
     resolution: str = "720p",
     boot_secs: float = 3.0,
     seed: int = 0,
+    name: str = "sim",
     workdir: Path | None = None,
 ) -> LocalLab:
-    """Start ``virtualpy-lab sim`` and wait until it listens."""
+    """Start ``virtualpy-lab sim`` and wait until it listens.
+
+    Its devices are called ``NAME-0``, ``NAME-1``...; give each test process its
+    own ``name`` so that results from xdist workers name distinct devices.
+    """
     workdir = Path(workdir or tempfile.mkdtemp(prefix="virtualpy-lab-"))
     workdir.mkdir(parents=True, exist_ok=True)
     ready = workdir / f"ready-{os.getpid()}-{secrets.token_hex(4)}.json"
@@ -75,6 +80,8 @@ def start_sim_lab(
         str(boot_secs),
         "--seed",
         str(seed),
+        "--name",
+        name,
         "--ready-file",
         str(ready),
     ]

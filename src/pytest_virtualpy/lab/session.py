@@ -43,6 +43,7 @@ class LabSession:
     ttl_secs: float = DEFAULT_TTL_SECS
     sim: SimOptions = field(default_factory=SimOptions)
     workers: int = 1
+    worker: str = ""  # the xdist worker id ("gw0"...), empty without xdist
     local: LocalLab | None = None
     spec: LabSpec | None = None
     client: LabClient | None = None
@@ -87,6 +88,7 @@ class LabSession:
                 resolution=self.sim.resolution,
                 boot_secs=self.sim.boot_secs,
                 seed=self.sim.seed,
+                name=f"sim-{self.worker}" if self.worker else "sim",
             )
             candidates = [(LabSpec("sim", self.local.address), self.local.token)]
         else:
