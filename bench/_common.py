@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import statistics
-import time
 from collections.abc import Sequence
 
-from pytest_virtualpy.lab.client import LabClient
 from pytest_virtualpy.lab.device import DeviceClient
 from pytest_virtualpy.lab.local import LocalLab
 
@@ -30,16 +28,11 @@ def summary(values: Sequence[float]) -> str:
 
 
 def lease_device(lab: LocalLab) -> DeviceClient:
-    client = LabClient.connect(lab.address, lab.token, client_name="bench")
-    return DeviceClient(client, client.lease(None, "bench", 120))
+    return lab.lease("bench")
 
 
 def wait_for_screen(device: DeviceClient, screen: str, timeout: float = 20.0) -> None:
-    end = time.monotonic() + timeout
-    while device.sim_state()["screen"] != screen:
-        if time.monotonic() > end:
-            raise SystemExit(f"the simulated box never reached {screen!r}")
-        time.sleep(0.05)
+    device.wait_for_sim_screen(screen, timeout)
 
 
 def cpu_seconds(pid: int) -> float:

@@ -25,7 +25,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pytest_virtualpy.lab.client import LabClient
 from pytest_virtualpy.lab.device import DeviceClient
 from pytest_virtualpy.lab.imaging import decode_image
 from pytest_virtualpy.lab.local import start_sim_lab
@@ -43,19 +42,6 @@ from regions import (  # noqa: E402  (examples/regions.py: one place for the geo
 )
 
 N_CHANNELS = 12
-
-
-def lease_device(address: str, token: str) -> DeviceClient:
-    client = LabClient.connect(address, token, client_name="capture-references")
-    return DeviceClient(client, client.lease(None, "capture-references", 300))
-
-
-def wait_for_screen(device: DeviceClient, screen: str, timeout: float = 20.0) -> None:
-    end = time.monotonic() + timeout
-    while device.sim_state()["screen"] != screen:
-        if time.monotonic() > end:
-            raise SystemExit(f"the simulated box never reached {screen!r}")
-        time.sleep(0.05)
 
 
 def frame(device: DeviceClient, settle: float = 0.6) -> np.ndarray:
@@ -98,7 +84,7 @@ def capture(device: DeviceClient, out: Path) -> None:
     device.sim_clear()
     if not device.power("status")["on"]:
         device.power("on")
-    wait_for_screen(device, "home")
+    device.wait_for_sim_screen("home")
 
     home = frame(device)
     save(out, "home.png", crop(home, TITLE))
@@ -108,20 +94,20 @@ def capture(device: DeviceClient, out: Path) -> None:
     save(out, "home-settings-focused.png", crop(frame(device), SETTINGS_TILE))
 
     press(device, "KEY_OK")
-    wait_for_screen(device, "settings")
+    device.wait_for_sim_screen("settings")
     settings = frame(device)
     save(out, "settings.png", crop(settings, TITLE))
     press(device, *["KEY_DOWN"] * 4)  # focus clamps on About, the last item
     save(out, "settings-about-focused.png", crop(frame(device), ABOUT_ITEM))
 
     press(device, "KEY_OK")
-    wait_for_screen(device, "about")
+    device.wait_for_sim_screen("about")
     save(out, "about.png", crop(frame(device), TITLE))
 
     press(device, "KEY_HOME")
-    wait_for_screen(device, "home")
+    device.wait_for_sim_screen("home")
     press(device, *["KEY_LEFT"] * 5, "KEY_OK")
-    wait_for_screen(device, "live_tv")
+    device.wait_for_sim_screen("live_tv")
     logos = []
     for _ in range(N_CHANNELS):
         logos.append(crop(frame(device, settle=0.8), CHANNEL_LOGO))
@@ -134,20 +120,20 @@ def capture(device: DeviceClient, out: Path) -> None:
     save(out, "live_tv.png", live)
 
     press(device, "KEY_EPG")
-    wait_for_screen(device, "guide")
+    device.wait_for_sim_screen("guide")
     save(out, "guide.png", crop(frame(device), TITLE))
 
     device.power("off")
     save(out, "no-signal.png", crop(frame(device), NO_SIGNAL_TEXT))
     device.power("on")
-    wait_for_screen(device, "boot")
+    device.wait_for_sim_screen("boot")
     deadline = time.monotonic() + 10
     while True:  # the boot screen starts black; wait for the logo
         img = frame(device, settle=0.1)
         if crop(img, BOOT_LOGO).max() > 100 or time.monotonic() > deadline:
             break
     save(out, "boot-logo.png", crop(img, BOOT_LOGO))
-    wait_for_screen(device, "home")
+    device.wait_for_sim_screen("home")
 
 
 def main() -> int:
@@ -160,7 +146,7 @@ def main() -> int:
         1, boot_secs=args.boot_secs, workdir=Path(tempfile.mkdtemp(prefix="virtualpy-capture-"))
     )
     try:
-        device = lease_device(lab.address, lab.token)
+        device = lab.lease("capture-references", 300)
         try:
             capture(device, args.output)
         finally:

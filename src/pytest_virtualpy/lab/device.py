@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from pytest_virtualpy.lab.client import LabClient
@@ -155,6 +156,17 @@ class DeviceClient:
 
     def sim_state(self) -> dict:
         return self._call("sim_state")
+
+    def wait_for_sim_screen(self, screen: str, timeout_secs: float = 20.0) -> None:
+        """Wait until the simulated box says it shows ``screen`` (scripts and tests only)."""
+        end = time.monotonic() + timeout_secs
+        while (state := self.sim_state())["screen"] != screen:
+            if time.monotonic() > end:
+                raise TimeoutError(
+                    f"the simulated box shows {state['screen']!r}, not {screen!r}, "
+                    f"after {timeout_secs:g} s"
+                )
+            time.sleep(0.05)
 
 
 def _json(value: dict | None) -> str | None:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_virtualpy.errors import LabConnectionError
+from pytest_virtualpy.lab.client import LabClient
+from pytest_virtualpy.lab.device import DeviceClient
 
 START_TIMEOUT_SECS = 60.0
 
@@ -31,6 +33,11 @@ class LocalLab:
     devices: list[str]
     process: subprocess.Popen
     log_path: Path
+
+    def lease(self, owner: str, ttl_secs: float = 120.0) -> DeviceClient:
+        """Connect and lease a free device: for scripts (benchmarks, reference capture)."""
+        client = LabClient.connect(self.address, self.token, client_name=owner)
+        return DeviceClient(client, client.lease(None, owner, ttl_secs))
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process.poll() is None:
