@@ -28,7 +28,7 @@ def summary(values: Sequence[float]) -> str:
 
 
 def lease_device(lab: LocalLab) -> DeviceClient:
-    return lab.lease("bench")
+    return lab.lease("bench", ttl_secs=3600)  # a benchmark may run longer than a default lease
 
 
 def wait_for_screen(device: DeviceClient, screen: str, timeout: float = 20.0) -> None:
