@@ -13,6 +13,14 @@ from pytest_virtualpy.lab.local import LocalLab, start_sim_lab
 pytest_plugins = ["pytester"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """Keep per-user state (the index of unshipped spools) out of the real home folder."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def sim_lab(tmp_path_factory) -> LocalLab:
     """One daemon process serving three simulated boxes for the whole test session."""

@@ -50,6 +50,7 @@ def test_dead_sink_keeps_the_spool_then_sync_ships_it(
     run_uid = f"dead-{secrets.token_hex(3)}"
     monkeypatch.setenv("VIRTUALPY_RUN_ID", run_uid)
     monkeypatch.setenv("VIRTUALPY_S3_ENDPOINT", f"http://127.0.0.1:{_free_port()}")  # dead
+    monkeypatch.setenv("XDG_CACHE_HOME", str(pytester.path / "cache"))  # the pending index
     pytester.makeini(SIM_INI)
     pytester.makepyfile(OUTCOME_SUITE)
     result = pytester.runpytest_subprocess(
@@ -77,7 +78,9 @@ def test_dead_sink_keeps_the_spool_then_sync_ships_it(
     backup = pytester.path / "spool-copy"
     shutil.copytree(spool, backup)
 
-    sync = ["sync", "--results-db", pg_url, "--s3-endpoint", endpoint, "--spool", str(spool)]
+    # a plain `sync` from another folder finds the spool the failed run noted
+    monkeypatch.chdir(pytester.mkdir("elsewhere"))
+    sync = ["sync", "--results-db", pg_url, "--s3-endpoint", endpoint]
     assert results_cli(sync) == 0
     assert not (spool / run_uid).exists()  # shipped: the spool folder is gone
     db = open_db(pg_url)
@@ -103,7 +106,6 @@ def test_dead_sink_keeps_the_spool_then_sync_ships_it(
         s3.head_object(Bucket="vpy-artifacts", Key=u.removeprefix("s3://vpy-artifacts/"))
 
     # shipping the same spool again (e.g. a retry after a partial ship) duplicates nothing
-    sync[-1] = str(backup)
-    assert results_cli(sync) == 0
+    assert results_cli([*sync, "--spool", str(backup)]) == 0
     assert counts() == {**expected, "status": "failed"}
     assert db.scalar("SELECT COUNT(*) FROM runs WHERE run_uid = ?", (run_uid,)) == 1

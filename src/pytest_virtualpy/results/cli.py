@@ -22,7 +22,7 @@ from pytest_virtualpy.results.s3 import ArtifactStoreError, S3Store, S3Target
 from pytest_virtualpy.results.settings import DEFAULT_DB, DEFAULT_SPOOL
 from pytest_virtualpy.results.shipper import ship
 from pytest_virtualpy.results.sink import Sink
-from pytest_virtualpy.results.spool import spooled_runs
+from pytest_virtualpy.results.spool import forget_empty_roots, remembered_roots, spooled_runs
 
 
 class CliError(Exception):
@@ -278,8 +278,12 @@ def junit_xml(run: dict[str, Any], tests: list[dict[str, Any]]) -> str:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    spool_root = Path(args.spool or DEFAULT_SPOOL)
-    runs = spooled_runs(spool_root)
+    if args.spool:
+        roots = [Path(args.spool)]
+    else:  # here, and wherever an earlier run left unshipped results
+        roots = list(dict.fromkeys([Path(DEFAULT_SPOOL).resolve(), *remembered_roots()]))
+    spool_root = ", ".join(map(str, roots))
+    runs = [run for root in roots for run in spooled_runs(root)]
     if not runs:
         print(f"nothing to sync: no spooled runs in {spool_root}")
         return 0
@@ -316,6 +320,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         )
     for sink in sinks.values():
         sink.db.close()
+    forget_empty_roots()
     if left:
         print(f"{left} records are still in the spool {spool_root}", file=sys.stderr)
         return 1

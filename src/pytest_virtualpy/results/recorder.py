@@ -17,7 +17,7 @@ from pytest_virtualpy.results.db import DbUrl
 from pytest_virtualpy.results.records import OUTCOMES, RunRecord, TestAccumulator, run_status
 from pytest_virtualpy.results.s3 import S3Store
 from pytest_virtualpy.results.shipper import Shipper
-from pytest_virtualpy.results.spool import Spool
+from pytest_virtualpy.results.spool import Spool, remember_pending
 
 
 @dataclass
@@ -136,6 +136,8 @@ class RunRecorder:
         if self.pending == 0:
             self.spool.remove_if_done()
             self.all_shipped = True
+        else:
+            remember_pending(self.cfg.spool_root)
         self.started = False
 
     def summary(self, cwd: Path | None = None) -> tuple[bool, str]:

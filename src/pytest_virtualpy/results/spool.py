@@ -14,6 +14,7 @@ When a run has nothing pending, its folder is removed.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -128,3 +129,36 @@ def spooled_runs(root: Path) -> list[Spool]:
         return []
     folders = [p for p in root.iterdir() if (p / RECORDS).exists()]
     return [Spool(p) for p in sorted(folders, key=lambda p: (p / RECORDS).stat().st_mtime)]
+
+
+def _pending_index() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "virtualpy" / "pending-spools"
+
+
+def remember_pending(root: Path) -> None:
+    """Note a spool root that holds unshipped runs, so a plain ``sync`` finds it anywhere."""
+    roots = remembered_roots()
+    root = Path(root).resolve()
+    if root not in roots:
+        index = _pending_index()
+        index.parent.mkdir(parents=True, exist_ok=True)
+        with index.open("a") as f:
+            f.write(f"{root}\n")
+
+
+def remembered_roots() -> list[Path]:
+    """Spool roots noted by :func:`remember_pending` that still hold runs."""
+    try:
+        lines = _pending_index().read_text().splitlines()
+    except OSError:
+        return []
+    return [Path(line) for line in dict.fromkeys(lines) if line and spooled_runs(Path(line))]
+
+
+def forget_empty_roots() -> None:
+    """Drop roots that no longer hold unshipped runs from the index."""
+    index = _pending_index()
+    if index.exists():
+        keep = remembered_roots()
+        index.write_text("".join(f"{r}\n" for r in keep))
