@@ -283,21 +283,23 @@ class TvScreen:
     ) -> vision.TextMatchResult:
         """Wait until OCR reads ``text`` in ``region``; raises :class:`TextTimeout`."""
         with self._log.step("wait_for_text", text, timeout=timeout) as step:
-            end = time.time() + timeout
-            while True:
-                frame = self.get_frame(region)
-                result = vision.match_text(text, frame, **kwargs)
-                step.detail["read"] = result.text
-                if result or time.time() >= end:
-                    break
-            if not result:
+
+            def newest():  # OCR is slow: always read the newest frame, not a backlog
+                while True:
+                    yield self.get_frame(region)
+
+            try:
+                result = vision.wait_for_text(text, newest(), timeout, **kwargs)
+            except TextTimeout as e:
+                step.detail["read"] = e.last_text
                 raise TextTimeout(
                     f"text {text!r} not seen in {region} within {timeout:g} s; "
-                    f"last read {result.text!r}",
-                    frame=frame,
-                    last_text=result.text,
+                    f"last read {e.last_text!r}",
+                    frame=e.frame,
+                    last_text=e.last_text,
                     timeout_secs=timeout,
-                )
+                ) from None
+            step.detail["read"] = result.text
         return result
 
 

@@ -37,7 +37,7 @@ from .match import (
 )
 from .motion import MotionResult, detect_motion, wait_for_motion
 from .nosignal import is_no_signal
-from .ocr import OcrLine, TextMatchResult, match_text, ocr, ocr_lines
+from .ocr import OcrLine, TextMatchResult, match_text, ocr, ocr_lines, wait_for_text
 from .region import Region
 from .transition import Transition, wait_for_transition
 
@@ -70,5 +70,6 @@ __all__ = [
     "wait_for_freeze",
     "wait_for_match",
     "wait_for_motion",
+    "wait_for_text",
     "wait_for_transition",
 ]

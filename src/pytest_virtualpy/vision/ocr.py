@@ -49,13 +49,15 @@ import os
 import shutil
 import subprocess
 import threading
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
 import numpy as np
 
-from pytest_virtualpy.errors import ConfigError
+from pytest_virtualpy.errors import ConfigError, TextTimeout
 
 from .frame import frame_time
 from .image import to_bgr, validate_frame
@@ -416,4 +418,43 @@ def match_text(
         full_text,
         text,
         frame,
+    )
+
+
+def wait_for_text(
+    text: str,
+    frames: Iterable[Any],
+    timeout_secs: float = 10.0,
+    region: Region = Region.ALL,
+    **kwargs: Any,
+) -> TextMatchResult:
+    """Read frames until `match_text` finds ``text``; raise `TextTimeout` if it never does.
+
+    The timeout is measured on the frames' timestamps (wall clock for frames
+    without one). OCR is slow, so pass an iterator that yields the newest
+    frame each time rather than every captured frame. ``kwargs`` go to
+    `match_text` (``case_sensitive``, ``char_whitelist``, ``upscale``...).
+
+    Example::
+
+        wait_for_text("102", tv_frames(), timeout_secs=5, region=BANNER)
+    """
+    start: float | None = None
+    result: TextMatchResult | None = None
+    frame: Any = None
+    for frame in frames:
+        result = match_text(text, frame, region, **kwargs)
+        if result:
+            return result
+        now = frame_time(frame)
+        now = time.monotonic() if now is None else now
+        start = now if start is None else start
+        if now - start >= timeout_secs:
+            break
+    read = result.text if result is not None else ""
+    raise TextTimeout(
+        f"text {text!r} not seen in {region} within {timeout_secs:g} s; last read {read!r}",
+        frame=frame,
+        last_text=read,
+        timeout_secs=timeout_secs,
     )
