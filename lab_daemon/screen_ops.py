@@ -7,7 +7,6 @@ so that only small results cross the network.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 
 import numpy as np
@@ -19,13 +18,12 @@ from pytest_virtualpy.errors import BlackTimeout, MatchTimeout, MotionTimeout
 
 
 @functools.lru_cache(maxsize=64)
-def _reference(digest: str, data: bytes) -> np.ndarray:
-    return decode_image(data, "reference image")
-
-
 def reference_image(data: bytes) -> np.ndarray:
-    """Decode a reference image, caching by content so repeated waits stay cheap."""
-    return _reference(hashlib.sha1(data).hexdigest(), data)
+    """Decode a reference image, cached by content so repeated waits stay cheap.
+
+    Callers must not modify the returned array: it is shared between calls.
+    """
+    return decode_image(data, "reference image")
 
 
 def match_params(params_json: str | None) -> vision.MatchParameters | None:
