@@ -31,8 +31,12 @@ PROTOCOL_VERSION = 1
 MAX_WAIT_SECS = 600.0
 
 
-def _plain_args(fn: Callable) -> Callable:
-    """Reject anything but plain values, and turn the result or error into JSON."""
+def _exposed(fn: Callable, *, image: bool) -> Callable:
+    """Reject anything but plain values; turn the result or the error into wire values.
+
+    With ``image``, ``fn`` returns ``(meta, bytes)`` and so does the wrapper.
+    """
+    name = fn.__name__.removeprefix("exposed_")
 
     @functools.wraps(fn)
     def wrapper(self, *args):
@@ -40,34 +44,27 @@ def _plain_args(fn: Callable) -> Callable:
             for a in args:
                 if not wire.is_plain(a):
                     raise TypeError(
-                        f"{fn.__name__[len('exposed_') :]}() takes plain values only "
+                        f"{name}() takes plain values only "
                         f"(str, bytes, numbers, tuples), got {type(a).__name__}"
                     )
-            return wire.encode_ok(fn(self, *args))
+            result = fn(self, *args)
+            return (wire.encode_ok(result[0]), result[1]) if image else wire.encode_ok(result)
         except Exception as e:
             if not isinstance(e, LabError | ValueError | TypeError):
-                log.exception("%s failed", fn.__name__)
-            return wire.encode_error(e)
+                log.exception("%s failed", name)
+            return (wire.encode_error(e), b"") if image else wire.encode_error(e)
 
     return wrapper
+
+
+def _plain_args(fn: Callable) -> Callable:
+    """An exposed method returning JSON."""
+    return _exposed(fn, image=False)
 
 
 def _image_reply(fn: Callable) -> Callable:
-    """Like :func:`_plain_args`, for methods returning ``(meta, image_bytes)``."""
-
-    @functools.wraps(fn)
-    def wrapper(self, *args):
-        try:
-            if not all(wire.is_plain(a) for a in args):
-                raise TypeError(f"{fn.__name__} takes plain values only")
-            meta, data = fn(self, *args)
-            return wire.encode_ok(meta), data
-        except Exception as e:
-            if not isinstance(e, LabError | ValueError | TypeError):
-                log.exception("%s failed", fn.__name__)
-            return wire.encode_error(e), b""
-
-    return wrapper
+    """An exposed method returning ``(meta_json, image_bytes)``."""
+    return _exposed(fn, image=True)
 
 
 def _timeout(value: Any) -> float:

@@ -138,7 +138,7 @@ def stb(
     ctx = _virtualpy_device
     factory = request.config.stash.get(NAVIGATOR_KEY, None)
     navigator = factory(remote, tv_screen) if factory else None
-    return Stb(ctx.device, ctx.log, navigator)
+    return Stb(ctx.device, ctx.log, navigator, ctx.serial_start)
 
 
 @pytest.fixture

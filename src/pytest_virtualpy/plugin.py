@@ -198,25 +198,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 def _attach_failure_evidence(report, ctx: fixtures.DeviceContext, excinfo) -> None:
     """Save the last frame (and an annotated copy for match timeouts) and name them."""
     exc = excinfo.value if excinfo is not None else None
-    lines = []
+    saved: list[tuple[str, str]] = []  # (what, where)
     try:
         frame = getattr(exc, "frame", None)
-        if isinstance(exc, MatchTimeout) and frame is not None:
+        if isinstance(exc, MatchTimeout) and frame is not None:  # needs no lab: do it first
             annotated = annotate_match(frame, exc.best, getattr(exc, "region", None))
             path = ctx.save("failure-annotated.png", encode_image(annotated, "png"), "annotated")
-            lines.append(f"annotated screenshot: {path}")
+            saved.append(("annotated screenshot", str(path)))
         _, png = ctx.device.get_frame()
-        lines.insert(0, f"screenshot: {ctx.save('failure.png', png)}")
+        saved.insert(0, ("screenshot", str(ctx.save("failure.png", png))))
         if "serial" in ctx.device.info.get("capabilities", []):
             _, log = ctx.device.serial_log(ctx.serial_start)
-            lines.append(f"serial log: {ctx.save('serial.log', log, 'serial_log')}")
+            saved.append(("serial log", str(ctx.save("serial.log", log, "serial_log"))))
     except LabError as e:
-        lines.append(f"no screenshot: the lab failed too ({e})")
-    report.sections.append(("virtualpy", "\n".join(lines)))
+        saved.append(("no screenshot", f"the lab failed too ({e})"))
+    report.sections.append(("virtualpy", "\n".join(f"{what}: {where}" for what, where in saved)))
     report.user_properties.extend(
-        ("virtualpy_" + line.split(":", 1)[0].replace(" ", "_"), line.split(": ", 1)[1])
-        for line in lines
-        if ": " in line
+        ("virtualpy_" + what.replace(" ", "_"), where) for what, where in saved
     )
 
 

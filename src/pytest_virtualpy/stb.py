@@ -53,10 +53,10 @@ class Serial:
     '4.2.1'
     """
 
-    def __init__(self, device: DeviceClient, log: StepLog):
+    def __init__(self, device: DeviceClient, log: StepLog, log_start: int):
         self._device = device
         self._log = log
-        self._log_start, _ = device.serial_log(1 << 62)  # only this test's output
+        self._log_start = log_start  # serial log offset when the test started
 
     def write(self, data: str | bytes) -> None:
         """Send text (encoded as UTF-8) or bytes."""
@@ -151,13 +151,13 @@ class Stb:
     None on devices without ADB.
     """
 
-    def __init__(self, device: DeviceClient, log: StepLog, navigator=None):
+    def __init__(self, device: DeviceClient, log: StepLog, navigator=None, serial_start: int = 0):
         self._device = device
         self._log = log
         self._navigator = navigator
         caps = device.info.get("capabilities", [])
         self.power = Power(device, log) if "power" in caps else None
-        self.serial = Serial(device, log) if "serial" in caps else None
+        self.serial = Serial(device, log, serial_start) if "serial" in caps else None
         self.sim = SimControl(device) if "sim" in caps else None
         self.adb = None
 

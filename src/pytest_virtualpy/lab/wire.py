@@ -50,19 +50,11 @@ def encode_ok(payload: Any) -> str:
 
 def encode_error(exc: BaseException) -> str:
     """Encode an exception as JSON text; unknown types are reported as LabError."""
-    name = type(exc).__name__
-    if name not in WIRE_ERRORS:
-        for cls in type(exc).__mro__:
-            if cls.__name__ in WIRE_ERRORS:
-                name = cls.__name__
-                break
-        else:
-            name = "LabError"
-    message = (
-        str(exc)
-        if name != "LabError" or isinstance(exc, errors.LabError)
-        else (f"lab daemon internal error: {type(exc).__name__}: {exc}")
-    )
+    name = next((c.__name__ for c in type(exc).__mro__ if c.__name__ in WIRE_ERRORS), None)
+    if name is None:  # not one of ours: a bug in the daemon, reported as a lab fault
+        name, message = "LabError", f"lab daemon internal error: {type(exc).__name__}: {exc}"
+    else:
+        message = str(exc)
     return json.dumps({"error": {"type": name, "message": message}})
 
 
