@@ -78,7 +78,7 @@ def test_dead_sink_keeps_the_spool_then_sync_ships_it(
     backup = pytester.path / "spool-copy"
     shutil.copytree(spool, backup)
 
-    # a plain `sync` from another folder finds the spool the failed run noted
+    # `sync --results-db` from a sub-folder of the project finds the project's spool
     monkeypatch.chdir(pytester.mkdir("elsewhere"))
     sync = ["sync", "--results-db", pg_url, "--s3-endpoint", endpoint]
     assert results_cli(sync) == 0

@@ -20,9 +20,7 @@ from pytest_virtualpy.results.db import Database, DbUrl, ResultsDbError, parse_u
 from pytest_virtualpy.results.migrations import latest_version
 from pytest_virtualpy.results.s3 import ArtifactStoreError, S3Store, S3Target
 from pytest_virtualpy.results.settings import DEFAULT_DB, DEFAULT_SPOOL
-from pytest_virtualpy.results.shipper import ship
-from pytest_virtualpy.results.sink import Sink
-from pytest_virtualpy.results.spool import forget_empty_roots, remembered_roots, spooled_runs
+from pytest_virtualpy.results.sync import Overrides, Syncer, run_sync, spool_roots
 
 
 class CliError(Exception):
@@ -278,53 +276,18 @@ def junit_xml(run: dict[str, Any], tests: list[dict[str, Any]]) -> str:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    if args.spool:
-        roots = [Path(args.spool)]
-    else:  # here, and wherever an earlier run left unshipped results
-        roots = list(dict.fromkeys([Path(DEFAULT_SPOOL).resolve(), *remembered_roots()]))
-    spool_root = ", ".join(map(str, roots))
-    runs = [run for root in roots for run in spooled_runs(root)]
-    if not runs:
-        print(f"nothing to sync: no spooled runs in {spool_root}")
-        return 0
-    explicit_db = _db_url(args.results_db) if args.results_db else None
-    explicit_store = None
+    overrides = Overrides(
+        results_db=_db_url(args.results_db) if args.results_db else None,
+        s3_endpoint=args.s3_endpoint,
+    )
     if args.artifacts:
         try:
-            explicit_store = S3Store(S3Target.parse(args.artifacts), args.s3_endpoint)
+            overrides.store = S3Store(S3Target.parse(args.artifacts), args.s3_endpoint)
         except ArtifactStoreError as e:
             raise CliError(str(e), 2) from None
-    sinks: dict[str, Sink] = {}
-    left = 0
-    for spool in runs:
-        meta = spool.meta()
-        url = explicit_db or _db_url(meta.get("results_db"))
-        store = explicit_store
-        if store is None and meta.get("artifacts"):
-            endpoint = args.s3_endpoint or meta.get("s3_endpoint")
-            store = S3Store(S3Target.parse(meta["artifacts"]), endpoint)
-        pending = spool.pending()
-        try:
-            if str(url) not in sinks:
-                sinks[str(url)] = Sink(Database.connect(url))
-            ship(pending, sinks[str(url)], store)
-        except (ResultsDbError, ArtifactStoreError) as e:
-            print(f"run {spool.run_uid}: not shipped: {e}", file=sys.stderr)
-            left += len(pending)
-            continue
-        spool.mark_shipped([r["seq"] for r in pending])
-        spool.remove_if_done()
-        tests = sum(r.get("type") == "test" for r in pending)
-        print(
-            f"run {spool.run_uid}: shipped {len(pending)} records ({tests} tests) to {url.display}"
-        )
-    for sink in sinks.values():
-        sink.db.close()
-    forget_empty_roots()
-    if left:
-        print(f"{left} records are still in the spool {spool_root}", file=sys.stderr)
-        return 1
-    return 0
+    roots = spool_roots(args.spool, overrides, Path.cwd())
+    report = run_sync(roots, Syncer(overrides, _db_url))
+    return 1 if report.left else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -349,11 +312,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--results-db", help=db_help)
     s.set_defaults(func=cmd_export)
 
-    s = sub.add_parser("sync", help="ship spooled results (idempotent)")
-    s.add_argument("--results-db", help="where to ship (default: where each run meant to)")
+    s = sub.add_parser(
+        "sync",
+        help="ship spooled results (idempotent)",
+        description="Ship every pending spool on this machine to the database it was "
+        "recorded for. With --results-db, --artifacts or --s3-endpoint, ship only this "
+        "project's spools, to the place given. Spools of runs still going are skipped.",
+    )
+    s.add_argument(
+        "--results-db",
+        help="ship this project's runs here instead of where they meant to go",
+    )
     s.add_argument("--artifacts", help="s3://bucket/prefix (default: what each run meant)")
-    s.add_argument("--s3-endpoint", help="S3 endpoint URL (default $VIRTUALPY_S3_ENDPOINT)")
-    s.add_argument("--spool", help=f"spool folder (default {DEFAULT_SPOOL})")
+    s.add_argument("--s3-endpoint", help="S3 endpoint URL (default: what each run meant)")
+    s.add_argument(
+        "--spool", help=f"ship this spool folder only (default: this project's {DEFAULT_SPOOL})"
+    )
     s.set_defaults(func=cmd_sync)
     return p
 

@@ -62,7 +62,11 @@ class RunRecorder:
         self.started = False
 
     def start(self) -> None:
-        """Open the spool, record the run as running, start shipping."""
+        """Own the spool, record the run as running, start shipping.
+
+        The spool root is noted as pending at once, so that a run killed before its end
+        is still found by a plain ``virtualpy results sync`` from any folder.
+        """
         self.spool.open_for_append(
             {
                 "run_uid": self.cfg.run_uid,
@@ -72,6 +76,7 @@ class RunRecorder:
                 "artifacts_run_dir": str(self.cfg.artifacts_run_dir),
             }
         )
+        remember_pending(self.cfg.spool_root)
         self.started = True
         self.shipper.start()
         self._spool(self.run.to_dict())
@@ -131,13 +136,14 @@ class RunRecorder:
             self.run.counts.setdefault(k, 0)
         self._spool(self.run.to_dict())
         self.spool.close()
-        self.all_shipped = self.shipper.drain(self.cfg.drain_secs)
-        self.pending = 0 if self.all_shipped else self.spool.pending_count()
-        if self.pending == 0:
-            self.spool.remove_if_done()
-            self.all_shipped = True
-        else:
-            remember_pending(self.cfg.spool_root)
+        self.shipper.drain(self.cfg.drain_secs)
+        try:  # what the spool holds is the truth, whatever the shipper believes
+            self.pending = self.spool.pending_count()
+            if self.pending == 0:
+                self.spool.remove_if_done()
+        finally:
+            self.spool.release()
+        self.all_shipped = self.pending == 0
         self.started = False
 
     def summary(self, cwd: Path | None = None) -> tuple[bool, str]:

@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pytest_virtualpy.results.db import Database, DbUrl
+from pytest_virtualpy.results.db import Database, DbUrl, ResultsDbError
 from pytest_virtualpy.results.records import RunRecord, TestRecord
-from pytest_virtualpy.results.s3 import ArtifactMissing, S3Store
+from pytest_virtualpy.results.s3 import ArtifactMissing, ArtifactStoreError, S3Store
 from pytest_virtualpy.results.sink import Sink
 from pytest_virtualpy.results.spool import Spool
 
@@ -51,9 +51,11 @@ class Shipper:
     """A daemon thread that ships records as they are spooled.
 
     The test process only appends to the spool and calls :meth:`submit`; it never waits
-    on the network. On a failure the shipper keeps the records, remembers the reason and
-    retries with a growing pause. :meth:`drain` is bounded: at session end it gives the
-    shipper a few seconds, then leaves whatever is left in the spool for ``sync``.
+    on the network. On a failure of any kind (the sink, an upload, the spool itself) the
+    shipper keeps the records, remembers the reason and retries with a growing pause; if
+    its thread dies anyway, the next :meth:`submit` or :meth:`drain` starts a new one.
+    :meth:`drain` is bounded: at session end it gives the shipper a few seconds, then
+    leaves whatever is left in the spool for ``sync``.
     """
 
     def __init__(
@@ -81,10 +83,19 @@ class Shipper:
     def start(self) -> None:
         self._thread.start()
 
+    def _revive(self) -> None:
+        """Start a new thread if the old one died (call with ``_cond`` held)."""
+        if self._thread.is_alive() or self._stop or not self._thread.ident:
+            return
+        self._busy = False  # whatever the dead thread was doing is back in the queue
+        self._thread = threading.Thread(target=self._run, name="virtualpy-shipper", daemon=True)
+        self._thread.start()
+
     def submit(self, record: dict[str, Any]) -> None:
         """Queue a spooled record (cheap: no I/O on the caller's thread)."""
         with self._cond:
             self._queue.append(record)
+            self._revive()
             self._cond.notify()
 
     def _run(self) -> None:
@@ -95,14 +106,14 @@ class Shipper:
                     self._cond.wait()
                 if self._stop:
                     return
-                batch, self._queue = self._queue[:BATCH], self._queue[BATCH:]
+                batch = self._queue[:BATCH]  # stays queued until it has shipped
                 self._busy = True
             ok = self._ship(batch)
             with self._cond:
                 self._busy = False
                 self._attempts += 1
-                if not ok:
-                    self._queue[:0] = batch
+                if ok:
+                    del self._queue[: len(batch)]
                 self._cond.notify_all()
                 if not ok:
                     until = time.monotonic() + backoff  # drain() or stop() cut this short
@@ -120,13 +131,14 @@ class Shipper:
             if self._sink is None:
                 self._sink = Sink(self._connect(self.db_url))
             seqs = ship(batch, self._sink, self.store)
-        except Exception as e:
-            self.error = str(e) or type(e).__name__
+            self.spool.mark_shipped(seqs)
+        except Exception as e:  # any failure: keep the batch, say why, retry later
+            ours = isinstance(e, ResultsDbError | ArtifactStoreError) and str(e)
+            self.error = str(e) if ours else f"{type(e).__name__}: {e}"
             if self._sink is not None:
                 self._sink.db.close()
                 self._sink = None
             return False
-        self.spool.mark_shipped(seqs)
         self.shipped += len(seqs)
         self.error = None
         return True
@@ -139,6 +151,7 @@ class Shipper:
         """
         deadline = time.monotonic() + timeout
         with self._cond:
+            self._revive()
             start_attempts = self._attempts
             self._draining = True
             self._cond.notify_all()  # cut a retry pause short

@@ -2,27 +2,65 @@
 
 Layout: ``SPOOL/RUN_UID/records.jsonl`` (one JSON record per line, appended by the
 recording process: the run record at start and end, one line per finished test),
-``shipped.txt`` (sequence numbers of lines that reached the sink) and ``meta.json``
+``shipped.txt`` (sequence numbers of lines that reached the sink), ``meta.json``
 (where the run meant to ship: results database URL, artifacts target, local artifacts
-folder). Artifact files are not copied: records reference their local paths.
+folder) and ``writer.lock``. Artifact files are not copied: records reference their
+local paths.
 
 A record's identity is its ``key`` (``run`` or ``test:NODEID``); the latest line of a
 key wins, so pending work is "latest line per key whose sequence is not shipped".
 When a run has nothing pending, its folder is removed.
+
+Ownership: the recording process holds an exclusive ``flock`` on ``writer.lock`` for
+its whole life, and ``virtualpy results sync`` must :meth:`Spool.claim` the same lock
+(without waiting) before it ships or deletes anything. So a sync never touches a spool
+that is still being written, and a writer that crashed (even by SIGKILL) frees its
+spool by itself: the kernel drops the lock with the process.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
+import socket
 import threading
+import time
 from pathlib import Path
 from typing import Any
+
+from pytest_virtualpy.results.records import OUTCOMES
 
 RECORDS = "records.jsonl"
 SHIPPED = "shipped.txt"
 META = "meta.json"
+LOCK = "writer.lock"
+
+
+def _flock(path: Path, wait: bool) -> int | None:
+    """An fd holding an exclusive flock on ``path`` (created), or None if another has it.
+
+    The folder may be removed by whoever held the lock before us (a sync that shipped
+    it); a lock on a file that is no longer at ``path`` protects nothing, so retry.
+    """
+    while True:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)
+        if not wait:
+            return None
 
 
 def record_key(record: dict[str, Any]) -> str:
@@ -37,6 +75,7 @@ class Spool:
         self._lock = threading.Lock()
         self._seq = 0
         self._file: Any = None
+        self._owner_fd: int | None = None  # our flock on writer.lock, while we own it
 
     @property
     def run_uid(self) -> str:
@@ -45,8 +84,14 @@ class Spool:
     # -- writing (the recording process) -------------------------------------------
 
     def open_for_append(self, meta: dict[str, Any]) -> None:
-        """Create the folder and remember where this run ships to."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        """Take the writer lock, create the folder and remember where this run ships to.
+
+        Waits for a sync that is shipping an older spool of the same run id (a reused
+        ``VIRTUALPY_RUN_ID``); syncs hold the lock only while they ship.
+        """
+        self._owner_fd = _flock(self.folder / LOCK, wait=True)
+        os.ftruncate(self._owner_fd, 0)
+        os.pwrite(self._owner_fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
         (self.folder / META).write_text(json.dumps(meta, indent=1))
         records = self.folder / RECORDS
         if records.exists():  # resumed run id (e.g. VIRTUALPY_RUN_ID reused)
@@ -63,10 +108,67 @@ class Spool:
         return record
 
     def close(self) -> None:
+        """Stop appending (the lock is kept until :meth:`release`)."""
         with self._lock:
             if self._file is not None:
                 self._file.close()
                 self._file = None
+
+    # -- ownership -----------------------------------------------------------------
+
+    def claim(self) -> bool:
+        """Take the spool for shipping; False while a live process still writes it."""
+        if self._owner_fd is None:
+            self._owner_fd = _flock(self.folder / LOCK, wait=False)
+        return self._owner_fd is not None
+
+    def release(self) -> None:
+        """Give up the lock (the writer at its very end, a sync when it is done)."""
+        self.close()
+        if self._owner_fd is not None:
+            os.close(self._owner_fd)
+            self._owner_fd = None
+
+    def holder(self) -> str:
+        """Who writes this spool, as its writer noted it ("pid 123 on host")."""
+        try:
+            return (self.folder / LOCK).read_text().strip() or "another process"
+        except OSError:
+            return "another process"
+
+    def close_abandoned(self) -> bool:
+        """Record a run whose writer died (we hold the claim) as ``aborted``.
+
+        A run whose latest run record still says ``running`` lost its process before the
+        session ended. Its counts are taken from the tests it recorded and its end from
+        the last thing it wrote. Returns True if the run was closed here.
+        """
+        records = self._read_records()
+        latest: dict[str, dict[str, Any]] = {}
+        for r in records:
+            latest[record_key(r)] = r
+        run = latest.get("run")
+        if run is None or run.get("status") != "running":
+            return False
+        tests = [r for k, r in latest.items() if k != "run"]
+        counts = dict.fromkeys(OUTCOMES, 0)
+        for t in tests:
+            counts[t.get("outcome", "error")] = counts.get(t.get("outcome", "error"), 0) + 1
+        ends = [t["finished_at"] for t in tests if t.get("finished_at")]
+        try:
+            last_write = (self.folder / RECORDS).stat().st_mtime
+        except OSError:
+            last_write = time.time()
+        closed = {**run, "status": "aborted", "counts": counts}
+        closed["finished_at"] = max([*ends, run.get("started_at") or 0, last_write])
+        closed.pop("seq", None)
+        self._seq = max((r["seq"] for r in records), default=0)
+        self._file = (self.folder / RECORDS).open("a", encoding="utf-8")
+        try:
+            self.append(closed)
+        finally:
+            self.close()
+        return True
 
     # -- shipping ------------------------------------------------------------------
 
@@ -115,7 +217,9 @@ class Spool:
         return len(self.pending())
 
     def remove_if_done(self) -> bool:
-        """Delete the folder when everything in it has been shipped."""
+        """Delete the folder when everything in it has been shipped (owners only)."""
+        if self._owner_fd is None:
+            raise RuntimeError("remove_if_done() needs the spool's lock: claim() it first")
         if self._file is None and self.folder.exists() and not self.pending():
             shutil.rmtree(self.folder, ignore_errors=True)
             return True
@@ -127,8 +231,13 @@ def spooled_runs(root: Path) -> list[Spool]:
     root = Path(root)
     if not root.is_dir():
         return []
-    folders = [p for p in root.iterdir() if (p / RECORDS).exists()]
-    return [Spool(p) for p in sorted(folders, key=lambda p: (p / RECORDS).stat().st_mtime)]
+    found = []
+    for p in root.iterdir():
+        try:
+            found.append(((p / RECORDS).stat().st_mtime, p))
+        except OSError:  # not a run folder, or removed while we looked
+            continue
+    return [Spool(p) for _, p in sorted(found)]
 
 
 def _pending_index() -> Path:
@@ -136,15 +245,26 @@ def _pending_index() -> Path:
     return Path(base) / "virtualpy" / "pending-spools"
 
 
+def _edit_index(keep: Path | None = None) -> None:
+    """Rewrite the index under its own lock: roots that hold runs, plus ``keep``."""
+    index = _pending_index()
+    index.parent.mkdir(parents=True, exist_ok=True)
+    with index.open("a+", encoding="utf-8") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # concurrent runs and syncs edit it too
+        f.seek(0)
+        lines = [line for line in dict.fromkeys(f.read().splitlines()) if line]
+        roots = [Path(line) for line in lines if spooled_runs(Path(line))]
+        if keep is not None and keep not in roots:
+            roots.append(keep)
+        if [str(r) for r in roots] != lines:
+            f.seek(0)
+            f.truncate()
+            f.write("".join(f"{r}\n" for r in roots))
+
+
 def remember_pending(root: Path) -> None:
     """Note a spool root that holds unshipped runs, so a plain ``sync`` finds it anywhere."""
-    roots = remembered_roots()
-    root = Path(root).resolve()
-    if root not in roots:
-        index = _pending_index()
-        index.parent.mkdir(parents=True, exist_ok=True)
-        with index.open("a") as f:
-            f.write(f"{root}\n")
+    _edit_index(keep=Path(root).resolve())
 
 
 def remembered_roots() -> list[Path]:
@@ -158,7 +278,5 @@ def remembered_roots() -> list[Path]:
 
 def forget_empty_roots() -> None:
     """Drop roots that no longer hold unshipped runs from the index."""
-    index = _pending_index()
-    if index.exists():
-        keep = remembered_roots()
-        index.write_text("".join(f"{r}\n" for r in keep))
+    if _pending_index().exists():
+        _edit_index()
