@@ -1,7 +1,7 @@
 """The exception hierarchy.
 
-Two families, kept apart on purpose so that a report never blames the product for
-a lab fault:
+Three families, kept apart on purpose so that a report never blames the product for
+a lab fault or for a mistake in the test itself:
 
 * :class:`UITestFailure` -- the device under test misbehaved (a screen never
   appeared, text was wrong, navigation got lost). It subclasses
@@ -9,6 +9,10 @@ a lab fault:
 * :class:`LabError` -- the test lab misbehaved (daemon unreachable, device leased
   by someone else, lease expired, bad token). It is **not** an ``AssertionError``,
   and the plugin reports it as an *error* ("broken" in Allure).
+* :class:`UsageError` -- the test code or its configuration is wrong (a misspelt
+  key, a reference image that does not exist, an unknown navigation node, a bad
+  regular expression). Reported as an *error* with its message, recorded with
+  ``usage_error`` set, and kept out of the product's pass rate.
 
 Everything here is plain Python so that the ``vision`` package and the lab daemon
 can raise the same types without importing pytest.
@@ -23,7 +27,16 @@ class VirtualpyError(Exception):
     """Base class of every exception raised by virtualpy."""
 
 
-class ConfigError(VirtualpyError):
+class UsageError(VirtualpyError):
+    """A mistake in the test code or its set-up: neither a product failure nor a lab error.
+
+    >>> remote.press("KEY_MENUU")   # doctest: +SKIP
+    Traceback (most recent call last):
+    UnknownKeyError: unknown key 'KEY_MENUU' ...
+    """
+
+
+class ConfigError(UsageError):
     """The configuration (options, ini keys, labs.toml, lab.toml) is invalid."""
 
 
@@ -132,13 +145,24 @@ class LeaseLost(LabError):
     """Our lease on a device expired or was taken over."""
 
 
-class UnknownKeyError(VirtualpyError, ValueError):
-    """A remote-control key name the device does not know.
-
-    This is a mistake in the test, so it is neither a product failure nor a lab
-    error; the message lists the keys the device does know.
-    """
+# --- the test code is wrong ---------------------------------------------------------
 
 
-class ImageError(VirtualpyError, ValueError):
+class UnknownKeyError(UsageError, ValueError):
+    """A remote-control key name the device does not know; the message lists the known ones."""
+
+
+class ImageError(UsageError, ValueError):
     """An image argument could not be read or has an unsupported format."""
+
+
+class UnknownNodeError(UsageError, ValueError):
+    """A navigation node the tree does not define; the message lists the nodes it has."""
+
+
+class PatternError(UsageError, ValueError):
+    """A regular expression (for ``serial.expect``) that does not compile."""
+
+
+class BadArgument(UsageError, ValueError):
+    """An argument the lab daemon refused as invalid (wrong type or out of range)."""

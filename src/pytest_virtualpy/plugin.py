@@ -6,22 +6,26 @@ module only connects it to pytest.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from pytest_virtualpy import fixtures
+from pytest_virtualpy import blame, fixtures, junit
 from pytest_virtualpy.errors import ConfigError, LabError, MatchTimeout
 from pytest_virtualpy.lab.imaging import encode_image
 from pytest_virtualpy.lab.inventory import load_inventory, resolve_labs
 from pytest_virtualpy.lab.session import LabSession, SimOptions, count_devices
+from pytest_virtualpy.lab_summary import LabFaults
 from pytest_virtualpy.results.artifacts import LocalArtifacts
 from pytest_virtualpy.vision import annotate_match
 
 RUN_ID_ENV = "VIRTUALPY_RUN_ID"
+DEVICE_COUNTS_KEY = pytest.StashKey[dict]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -118,7 +122,9 @@ def pytest_configure(config: pytest.Config) -> None:
     wait = config.getoption("virtualpy_lease_wait")
     if wait is not None:
         session.lease_wait_secs = wait
+    session.on_wait = lambda line: _say(config, line)
     config.stash[fixtures.SESSION_KEY] = session
+    config.pluginmanager.register(LabFaults(), "virtualpy-lab-faults")
 
     run_id = (
         getattr(config, "workerinput", {}).get("virtualpy_run_id")
@@ -151,20 +157,51 @@ def pytest_configure_node(node) -> None:
     node.workerinput["virtualpy_run_id"] = node.config.stash[fixtures.ARTIFACTS_KEY].run_id
 
 
+def _say(config: pytest.Config, line: str) -> None:
+    """Print a progress line now, even from inside a test (and from an xdist worker)."""
+    capman = config.pluginmanager.getplugin("capturemanager")
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
+        if hasattr(config, "workerinput"):  # a worker's stderr is the controller's terminal
+            worker = config.workerinput.get("workerid", "worker")
+            sys.stderr.write(f"[{worker}] {line}\n")
+            sys.stderr.flush()
+        elif reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(line, yellow=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A chosen lab that cannot be reached at all is one usage error, before any test runs."""
+    config = session.config
+    lab_session = config.stash[fixtures.SESSION_KEY]
+    if not lab_session.specs or hasattr(config, "workerinput") or config.option.collectonly:
+        return
+    counts = count_devices(lab_session.specs)
+    config.stash[DEVICE_COUNTS_KEY] = counts
+    if any(isinstance(n, int) for n in counts.values()):
+        return
+    reasons = "\n".join(f"  {name}: {why}" for name, why in counts.items())
+    raise pytest.UsageError(
+        f"virtualpy: no chosen lab can be reached, so no test was run:\n{reasons}"
+    )
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     session = config.stash[fixtures.SESSION_KEY]
     lines = []
     if not session.specs:
         lines.append("virtualpy: lab 'sim' (a local simulated set-top box per test process)")
     else:
-        counts = count_devices(session.specs)
+        counts = config.stash.get(DEVICE_COUNTS_KEY, None) or count_devices(session.specs)
         desc = ", ".join(
             f"{name} ({n} devices)" if isinstance(n, int) else f"{name} (unreachable: {n})"
             for name, n in counts.items()
         )
         lines.append(f"virtualpy: labs {desc}")
         total = sum(n for n in counts.values() if isinstance(n, int))
-        if session.workers > total:
+        if session.workers > 1 and session.workers > total:
             lines.append(
                 f"virtualpy: WARNING: {session.workers} workers but only {total} devices; "
                 f"{session.workers - total} worker(s) will wait up to "
@@ -184,15 +221,31 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
-    if call.excinfo is not None and call.excinfo.errisinstance(LabError):
-        report.virtualpy_lab_error = True
+    bucket = None
+    if report.failed and call.excinfo is not None:
+        bucket = blame.mark(report, call.excinfo.value)
+        if bucket and (blame.PROPERTY, bucket) not in item.user_properties:
+            item.user_properties.append((blame.PROPERTY, bucket))  # for JUnit XML
     ctx = item.stash.get(fixtures.CONTEXT_KEY, None)
     if ctx is not None:
         report.virtualpy = ctx.record()  # plain data; travels to the xdist controller
+        if call.when == "setup":  # waiting for a free device is not the test's time
+            report.duration = max(0.0, report.duration - ctx.lease_wait_ms / 1000)
     expected_failure = hasattr(report, "wasxfail") and call.excinfo is not None
-    if (report.failed or expected_failure) and ctx is not None and call.when == "call":
+    needs_evidence = (report.failed or expected_failure) and bucket != blame.USAGE
+    if needs_evidence and ctx is not None and call.when == "call":
         _attach_failure_evidence(report, ctx, call.excinfo)
     return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session):
+    """Once pytest has written ``--junitxml``, make lab and usage errors ``<error>`` there."""
+    result = yield
+    logfile = junit.logfile(session.config)
+    if logfile is not None and logfile.is_file():
+        junit.rewrite(logfile)
+    return result
 
 
 def _attach_failure_evidence(report, ctx: fixtures.DeviceContext, excinfo) -> None:
@@ -219,6 +272,7 @@ def _attach_failure_evidence(report, ctx: fixtures.DeviceContext, excinfo) -> No
 
 
 def pytest_report_teststatus(report, config):
-    if getattr(report, "virtualpy_lab_error", False) and report.failed:
-        return "error", "E", ("LAB ERROR", {"red": True})
+    bucket = blame.of(report)
+    if bucket is not None:
+        return "error", "E", (bucket.upper(), {"red": True})
     return None

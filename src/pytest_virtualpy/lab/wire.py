@@ -17,20 +17,25 @@ from pytest_virtualpy import errors
 
 _PLAIN = (str, bytes, int, float, bool, type(None))
 
-#: exception types the daemon may report and the client will re-raise by name
+#: exception types the daemon may report, by name, and what the client re-raises for each
 WIRE_ERRORS: dict[str, type[Exception]] = {
-    cls.__name__: cls
-    for cls in (
-        errors.LabError,
-        errors.LabConnectionError,
-        errors.DeviceUnavailable,
-        errors.LeaseLost,
-        errors.UnknownKeyError,
-        errors.ImageError,
-        errors.ConfigError,
-        ValueError,  # a bad argument: the test's mistake, neither lab nor product
-        TypeError,
-    )
+    **{
+        cls.__name__: cls
+        for cls in (
+            errors.LabError,
+            errors.LabConnectionError,
+            errors.DeviceUnavailable,
+            errors.LeaseLost,
+            errors.UsageError,
+            errors.UnknownKeyError,
+            errors.ImageError,
+            errors.ConfigError,
+            errors.PatternError,
+        )
+    },
+    # a bad argument is the test's mistake, neither lab nor product
+    "ValueError": errors.BadArgument,
+    "TypeError": errors.BadArgument,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from pytest_virtualpy.errors import MatchTimeout, NavigationError
+from pytest_virtualpy.errors import MatchTimeout, NavigationError, UnknownNodeError
 from pytest_virtualpy.navigation.model import NavigationTree
 from pytest_virtualpy.navigation.pathfinding import shortest_path
 
@@ -34,10 +34,14 @@ class Navigator:
             return False
 
     def navigate_to(self, target: str, timeout: float = 30.0) -> None:
-        """Reach ``target`` or raise :class:`NavigationError` saying where it got stuck."""
+        """Reach ``target`` or raise :class:`NavigationError` saying where it got stuck.
+
+        A ``target`` the tree does not define is the test's mistake: :class:`UnknownNodeError`.
+        """
         if target not in self.tree.nodes:
-            raise NavigationError(
-                f"unknown navigation node {target!r}; nodes: {', '.join(self.tree.nodes)}"
+            raise UnknownNodeError(
+                f"unknown navigation node {target!r}; the tree defines: "
+                f"{', '.join(self.tree.nodes)} (see docs/navigation.md to add one)"
             )
         deadline = time.monotonic() + timeout
         history: list[str] = []

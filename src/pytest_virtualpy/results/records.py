@@ -57,6 +57,7 @@ class TestRecord:
     nodeid: str
     outcome: str
     lab_error: bool = False
+    usage_error: bool = False  # the test code was wrong (misspelt key, missing image...)
     device: str | None = None
     model: str | None = None
     lab: str | None = None
@@ -114,7 +115,8 @@ class TestAccumulator:
     """Folds the setup/call/teardown reports of one test into one :class:`TestRecord`.
 
     Rules: a failed setup or teardown is an ``error``; a failed call is ``failed``; a
-    lab error in any phase is ``error`` with ``lab_error``; an expected failure is
+    lab error in any phase is ``error`` with ``lab_error``; a mistake in the test code
+    (a ``UsageError``) in any phase is ``error`` with ``usage_error``; an expected failure is
     ``xfailed`` and an unexpected (non-strict) pass is ``xpassed``; a skip anywhere before
     the call is ``skipped``. A strict xpass arrives from pytest as a failed call.
     """
@@ -126,6 +128,7 @@ class TestAccumulator:
         self.nodeid = nodeid
         self.phases: dict[str, tuple[str, str | None]] = {}  # when -> (outcome, message)
         self.lab_error: tuple[str, str | None] | None = None
+        self.usage_error: tuple[str, str | None] | None = None
         self.duration = 0.0
         self.start: float | None = None
         self.stop: float | None = None
@@ -152,12 +155,11 @@ class TestAccumulator:
         message = _longrepr_message(report) if report.outcome != "passed" else None
         if outcome in ("xfailed", "xpassed") and wasxfail:
             message = message or f"xfail: {wasxfail}"
-        if (
-            report.outcome == "failed"
-            and getattr(report, "virtualpy_lab_error", False)
-            and self.lab_error is None
-        ):
-            self.lab_error = ("error", message)
+        if report.outcome == "failed":
+            if getattr(report, "virtualpy_lab_error", False) and self.lab_error is None:
+                self.lab_error = ("error", message)
+            if getattr(report, "virtualpy_usage_error", False) and self.usage_error is None:
+                self.usage_error = ("error", message)
         self.phases.setdefault(report.when, (outcome, message))
 
     @staticmethod
@@ -173,6 +175,8 @@ class TestAccumulator:
     def _outcome(self) -> tuple[str, str | None]:
         if self.lab_error is not None:
             return self.lab_error
+        if self.usage_error is not None:
+            return self.usage_error
         if "setup" in self.phases:  # error, skipped or xfailed before the test ran
             return self.phases["setup"]
         call = self.phases.get("call")
@@ -193,6 +197,7 @@ class TestAccumulator:
             nodeid=self.nodeid,
             outcome=outcome,
             lab_error=self.lab_error is not None,
+            usage_error=self.lab_error is None and self.usage_error is not None,
             device=vp.get("device"),
             model=vp.get("model"),
             kind=vp.get("kind"),

@@ -127,6 +127,7 @@ class Sink:
             t.file,
             t.outcome,
             bool(t.lab_error),
+            bool(t.usage_error),
             device_id,
             lab_id,
             t.worker,
@@ -138,10 +139,11 @@ class Sink:
         )
         test_id = self.db.scalar(
             "INSERT INTO test_results (run_id, nodeid, name, file, outcome, lab_error, "
-            "device_id, lab_id, worker, started_at, finished_at, duration_ms, lease_wait_ms, "
-            "message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "usage_error, device_id, lab_id, worker, started_at, finished_at, duration_ms, "
+            "lease_wait_ms, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (run_id, nodeid) DO UPDATE SET name = excluded.name, "
             "file = excluded.file, outcome = excluded.outcome, lab_error = excluded.lab_error, "
+            "usage_error = excluded.usage_error, "
             "device_id = excluded.device_id, lab_id = excluded.lab_id, "
             "worker = excluded.worker, started_at = excluded.started_at, "
             "finished_at = excluded.finished_at, duration_ms = excluded.duration_ms, "
