@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pytest_virtualpy.errors import DeviceUnavailable, LeaseLost
 
@@ -32,6 +32,7 @@ class Lease:
     owner: str
     expires: float
     ttl: float
+    since: float = field(default_factory=time.time)  # wall clock, for "held since"
 
     def to_dict(self, now: float) -> dict:
         """Public view of the lease; the id stays secret, it is the holder's key."""
@@ -40,6 +41,7 @@ class Lease:
             "owner": self.owner,
             "expires_in": round(max(0.0, self.expires - now), 3),
             "ttl": self.ttl,
+            "since": round(self.since, 3),
         }
 
 

@@ -10,6 +10,7 @@ import contextlib
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pytest_virtualpy.errors import DeviceUnavailable, LabError
@@ -50,6 +51,7 @@ class LabSession:
     device: DeviceClient | None = None
     keeper: leases.LeaseKeeper | None = None
     lease_wait_ms: float = 0.0  # how long open() waited for a free device, until reported
+    on_wait: Callable[[str], None] | None = None  # told once when open() has to wait
 
     @property
     def name(self) -> str:
@@ -96,6 +98,7 @@ class LabSession:
         waiting_since = time.monotonic()
         deadline = waiting_since + self.lease_wait_secs
         last_error: LabError | None = None
+        announced: set[str] = set()
         while True:
             for spec, token in candidates:
                 try:
@@ -106,6 +109,9 @@ class LabSession:
                 try:
                     lease = leases.acquire(client, None, self.owner, self.ttl_secs, wait_secs=0)
                 except LabError as e:
+                    if isinstance(e, DeviceUnavailable) and spec.name not in announced:
+                        announced.add(spec.name)
+                        self._announce_wait(spec, client)
                     client.close()
                     last_error = e
                     continue
@@ -126,6 +132,24 @@ class LabSession:
                 "worker needs a device of its own: use fewer workers or add devices."
             )
         raise last_error or LabError("no lab configured")
+
+    def _announce_wait(self, spec: LabSpec, client: LabClient) -> None:
+        """Say who holds the devices we wait for, since when, and how long we will wait."""
+        if self.on_wait is None:
+            return
+        try:
+            held = [d for d in client.list_devices() if d.get("lease")]
+        except LabError:
+            held = []
+        who = "; ".join(
+            f"{d['name']} held by {d['lease']['owner']} since "
+            f"{time.strftime('%H:%M:%S', time.localtime(d['lease'].get('since', time.time())))}"
+            for d in held
+        )
+        self.on_wait(
+            f"virtualpy: waiting up to {self.lease_wait_secs:g} s for a free device on lab "
+            f"{spec.name}: {who or 'every device is leased'}"
+        )
 
     def close(self) -> None:
         """Release the lease and stop the local daemon, tolerating a dead lab."""
