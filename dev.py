@@ -49,16 +49,18 @@ def pytest(args: list[str], cwd: Path, **env_extra: str) -> int:
     return subprocess.run([str(PY), "-m", "pytest", *args], cwd=cwd, env=env).returncode
 
 
-def demo(extra: list[str]) -> int:
+def demo(extra: list[str], out: Path = ROOT / ".virtualpy") -> int:
     ensure_env()
     say("running the example suite against the simulated lab")
-    out = ROOT / ".virtualpy"
     artifacts, junit, results = out / "artifacts", out / "demo-junit.xml", out / "allure-results"
+    db = out / "results.db"  # beside the rest, so `virtualpy results list` here finds it
     run_id = time.strftime("demo-%Y%m%d-%H%M%S")
-    args = ["-rA", f"--artifacts={artifacts}", f"--junitxml={junit}"]
+    args = ["-rA", f"--artifacts={artifacts}", f"--junitxml={junit}", f"--results-db={db}"]
+    args += ["-o", f"virtualpy_results_spool={out / 'spool'}"]
     args += [f"--alluredir={results}", "--clean-alluredir", *extra]
     code = pytest(args, ROOT / "examples", VIRTUALPY_RUN_ID=run_id)
     say(f"results: {junit}")
+    say(f"results database: {db} (`{BIN / 'virtualpy'} results show {run_id}` in {out.parent})")
     say(f"screenshots and logs: {artifacts / run_id}/<test>/")
     say(f"allure results: {results}")
     try:

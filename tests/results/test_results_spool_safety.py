@@ -234,7 +234,10 @@ def test_shipper_survives_any_error_and_keeps_the_records(tmp_path):
         time.sleep(0.05)
     assert "IsADirectoryError" in shipper.error
     assert spool.pending_count() == 4  # still in the spool, nothing marked
-    (spool.folder / SHIPPED).rmdir()  # the fault goes away: the same thread ships it all
+    (spool.folder / SHIPPED).rmdir()  # the fault goes away: the same shipper ships it all
+    while spool.pending_count():
+        assert time.monotonic() < deadline + 30, shipper.error
+        time.sleep(0.05)
     assert shipper.drain(30) is True
     assert spool.pending_count() == 0 and shipper.error is None
     db = Database.connect(url)

@@ -19,7 +19,7 @@ from pytest_virtualpy.results import tables
 from pytest_virtualpy.results.db import Database, DbUrl, ResultsDbError, parse_url
 from pytest_virtualpy.results.migrations import latest_version
 from pytest_virtualpy.results.s3 import ArtifactStoreError, S3Store, S3Target
-from pytest_virtualpy.results.settings import DEFAULT_DB, DEFAULT_SPOOL
+from pytest_virtualpy.results.settings import DEFAULT_DB, DEFAULT_SPOOL, find_upwards
 from pytest_virtualpy.results.sync import Overrides, Syncer, run_sync, spool_roots
 
 
@@ -32,7 +32,9 @@ class CliError(Exception):
 
 
 def _db_url(value: str | None) -> DbUrl:
-    value = value or os.environ.get("VIRTUALPY_RESULTS_DB") or DEFAULT_DB
+    value = (
+        value or os.environ.get("VIRTUALPY_RESULTS_DB") or str(find_upwards(Path.cwd(), DEFAULT_DB))
+    )
     try:
         url = parse_url(value, Path.cwd())
     except ResultsDbError as e:

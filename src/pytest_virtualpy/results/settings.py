@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 DEFAULT_DB = ".virtualpy/results.db"
 DEFAULT_SPOOL = ".virtualpy/spool"
@@ -65,3 +66,18 @@ def detect_build(env: Mapping[str, str] | None = None) -> str | None:
         if value:
             return value
     return None
+
+
+def find_upwards(start: Path, rel: str) -> Path:
+    """The project's ``rel`` seen from ``start``: the nearest existing ``start/rel``,
+    ``start/../rel``..., else ``start/rel``. So ``virtualpy results ...`` run in a
+    sub-folder of a project (e.g. ``examples/``' parent, or ``tests/``) finds its data.
+
+    >>> find_upwards(Path("/repo/tests"), ".virtualpy/results.db")  # doctest: +SKIP
+    PosixPath('/repo/.virtualpy/results.db')
+    """
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / rel).exists():
+            return folder / rel
+    return start / rel

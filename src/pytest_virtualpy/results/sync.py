@@ -23,7 +23,7 @@ from typing import TextIO
 
 from pytest_virtualpy.results.db import Database, DbUrl, ResultsDbError
 from pytest_virtualpy.results.s3 import ArtifactStoreError, S3Store, S3Target
-from pytest_virtualpy.results.settings import DEFAULT_SPOOL
+from pytest_virtualpy.results.settings import DEFAULT_SPOOL, find_upwards
 from pytest_virtualpy.results.shipper import ship
 from pytest_virtualpy.results.sink import Sink
 from pytest_virtualpy.results.spool import (
@@ -32,15 +32,6 @@ from pytest_virtualpy.results.spool import (
     remembered_roots,
     spooled_runs,
 )
-
-
-def project_spool(cwd: Path) -> Path:
-    """The spool of the project ``cwd`` is in: the nearest ``.virtualpy/spool`` upwards."""
-    cwd = cwd.resolve()
-    for folder in (cwd, *cwd.parents):
-        if (folder / DEFAULT_SPOOL).is_dir():
-            return folder / DEFAULT_SPOOL
-    return cwd / DEFAULT_SPOOL
 
 
 @dataclass
@@ -144,7 +135,7 @@ def spool_roots(explicit: str | None, overrides: Overrides, cwd: Path) -> list[P
     """The spool roots a sync looks at (see the module docstring)."""
     if explicit:
         return [Path(explicit).resolve()]
-    here = project_spool(cwd)
+    here = find_upwards(cwd, DEFAULT_SPOOL)
     if overrides:
         return [here]
     return list(dict.fromkeys([here, *remembered_roots()]))
