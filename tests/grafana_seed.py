@@ -13,8 +13,15 @@ The seed is four pytest sessions:
 
 The generated file has a passing device test with a KPI, a product failure (a text
 that never appears on screen: failure screenshots become artifacts), a test raising
-:class:`~pytest_virtualpy.errors.LeaseLost` (a lab error) and the flaky test, so runs
-3 and 4 give the "same test, same build, passed and failed" the flaky dashboard shows.
+:class:`~pytest_virtualpy.errors.LeaseLost` (a lab error), a test pressing a misspelt
+key (:class:`~pytest_virtualpy.errors.UnknownKeyError`, a usage error: the test code
+is wrong), the flaky test and a test that misspells a key only when the flaky test
+fails. So runs 3 and 4 give the "same test, same build, passed and failed" the flaky
+dashboard shows, and a test that passed and had a usage error on the same build, which
+it must not show.
+
+:func:`seed_one_run` fills a database with one session of the generated file (its
+flaky test passing): three passes, one product failure, one lab error, one usage error.
 """
 
 from __future__ import annotations
@@ -67,9 +74,17 @@ GENERATED_TESTS = textwrap.dedent(
         raise LeaseLost("seeded lab error: the lease on the device expired")
 
 
+    def test_misspelt_key(stb, remote):
+        remote.press("KEY_MENUU")
+
+
     def test_sometimes_fails(stb, remote):
         remote.press_and_wait("KEY_HOME", timeout=5)
         assert os.environ.get("{FLAKY_ENV}") != "1", "seeded flaky failure"
+
+
+    def test_sometimes_misspells_a_key(stb, remote):
+        remote.press("KEY_HOMEE" if os.environ.get("{FLAKY_ENV}") == "1" else "KEY_HOME")
     '''
 )
 
@@ -167,17 +182,36 @@ def seed_by_real_runs(url: str, workdir: Path) -> Seed:
             raise RuntimeError(f"the example run for build {build} broke (exit {code}):\n{out}")
         seed.sessions.append(f"examples {build}: {out.strip().splitlines()[-1]}")
 
+    for flaky_fails in ("1", "0"):
+        seed.sessions.append(_generated_run(workdir, common, flaky_fails))
+    seed.finished = time.time()
+    return seed
+
+
+def seed_one_run(url: str, workdir: Path) -> Seed:
+    """Fill the database at ``url`` with one real session of the generated file.
+
+    Its flaky tests pass, so the run has three passed tests, one product failure, one
+    lab error and one usage error.
+    """
+    seed = Seed(url=url, started=time.time())
+    common = ["--results-db", url, "--campaign", "grafana-usage-errors", "-q"]
+    common += ["-o", f"virtualpy_results_spool={workdir / 'spool'}"]
+    seed.sessions.append(_generated_run(workdir, common, flaky_fails="0"))
+    seed.finished = time.time()
+    return seed
+
+
+def _generated_run(workdir: Path, common: list[str], flaky_fails: str) -> str:
+    """One session of the generated file with ``--build b2``; its summary line."""
     gen = workdir / "generated"
     gen.mkdir(parents=True, exist_ok=True)
     (gen / "pytest.ini").write_text(GENERATED_INI)
     (gen / "test_generated.py").write_text(GENERATED_TESTS)
-    for flaky_fails in ("1", "0"):
-        args = [*common, "--build", "b2", "--run-name", f"generated-fail{flaky_fails}"]
-        args += ["--artifacts", str(workdir / f"artifacts-generated-{flaky_fails}")]
-        code, out = _pytest(args, gen, env={FLAKY_ENV: flaky_fails})
-        # failures and a lab error are the point; anything but "tests failed" is not
-        if code != 1:
-            raise RuntimeError(f"the generated run should fail some tests, got exit {code}:\n{out}")
-        seed.sessions.append(f"generated b2 (flaky={flaky_fails}): {out.strip().splitlines()[-1]}")
-    seed.finished = time.time()
-    return seed
+    args = [*common, "--build", "b2", "--run-name", f"generated-fail{flaky_fails}"]
+    args += ["--artifacts", str(workdir / f"artifacts-generated-{flaky_fails}")]
+    code, out = _pytest(args, gen, env={FLAKY_ENV: flaky_fails})
+    # failures and a lab error are the point; anything but "tests failed" is not
+    if code != 1:
+        raise RuntimeError(f"the generated run should fail some tests, got exit {code}:\n{out}")
+    return f"generated b2 (flaky={flaky_fails}): {out.strip().splitlines()[-1]}"

@@ -7,7 +7,11 @@ The dashboards in ``grafana/dashboards`` are checked twice:
 * live: a scratch database is filled by real ``pytest --results-db postgresql://...``
   sessions (see ``tests/grafana_seed.py``), then every template variable query and
   every panel's ``rawSql`` is expanded the way Grafana expands it and executed; each
-  must return rows (time series: a ``time`` column, sorted by time).
+  must return rows (time series: a ``time`` column, sorted by time);
+* by value: a second scratch database holds one real run with passes, a product
+  failure, a lab error and a usage error (a mistake in the test code), and the pass
+  rate, failure and blame panels must count only the product failure against the
+  product.
 
 How Grafana expands a query, in order, and how this file copies it:
 
@@ -329,13 +333,20 @@ def test_macro_expansion_matches_grafana():
 
 
 @pytest.fixture(scope="session")
-def seeded(tmp_path_factory):
-    """A scratch Postgres database filled by real ``pytest --results-db`` sessions."""
+def seed_module():
+    """``tests/grafana_seed.py``, once Postgres and ``--results-db`` are known to work."""
     import grafana_seed as seed  # tests/ is on sys.path (rootdir conftest)
 
     why = seed.postgres_available() or seed.results_db_option_missing()
     if why:
         pytest.skip(why)
+    return seed
+
+
+@pytest.fixture(scope="session")
+def seeded(seed_module, tmp_path_factory):
+    """A scratch Postgres database filled by real ``pytest --results-db`` sessions."""
+    seed = seed_module
     name, url = seed.create_scratch_db()
     try:
         done = seed.seed_by_real_runs(url, tmp_path_factory.mktemp("grafana-seed"))
@@ -360,8 +371,7 @@ def time_range(seeded):
     return to - dt.timedelta(days=1), to
 
 
-@pytest.fixture(scope="session")
-def resolved(db, time_range):
+def _resolve_variables(db, time_range) -> dict[str, dict[str, dict[str, Any]]]:
     """Per dashboard: every template variable's options, resolved in order, "All" selected."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for path in _dashboard_files():
@@ -382,33 +392,34 @@ def resolved(db, time_range):
     return out
 
 
+@pytest.fixture(scope="session")
+def resolved(db, time_range):
+    return _resolve_variables(db, time_range)
+
+
+def _panel_sql(dashboard, panel_id, resolved, time_range, interval=None, ref_id="A"):
+    """A panel's query as Grafana would send it, "All" selected; also the panel."""
+    panel = next(p for p in _panels(_load(DASHBOARDS / f"{dashboard}.json")) if p["id"] == panel_id)
+    target = next(t for t in panel["targets"] if t.get("refId") == ref_id)
+    interval = interval or panel.get("interval") or DEFAULT_INTERVAL
+    variables = {k: v for k, v in resolved[dashboard].items() if v["values"]}
+    return expand(target["rawSql"], variables, interval, time_range), panel
+
+
 @pytest.mark.parametrize(("dashboard", "name"), VARIABLE_CASES)
 def test_template_variable_returns_options(resolved, dashboard, name):
     var = resolved[dashboard][name]
     assert var["values"], f"${name} has no options; its query was:\n{var['sql']}"
 
 
-def _lease_waits_recorded(db) -> bool:
-    return db.execute("SELECT count(lease_wait_ms) FROM test_results").fetchone()[0] > 0
-
-
 @pytest.mark.parametrize(("dashboard", "panel_id", "ref_id"), PANEL_CASES)
 def test_panel_query_returns_rows(db, resolved, time_range, dashboard, panel_id, ref_id):
-    d = _load(DASHBOARDS / f"{dashboard}.json")
-    panel = next(p for p in _panels(d) if p["id"] == panel_id)
-    target = next(t for t in panel["targets"] if t.get("refId") == ref_id)
-    interval = panel.get("interval") or DEFAULT_INTERVAL
     # "All" selected everywhere, as the dashboards open by default
-    variables = {k: v for k, v in resolved[dashboard].items() if v["values"]}
-    sql = expand(target["rawSql"], variables, interval, time_range)
+    sql, panel = _panel_sql(dashboard, panel_id, resolved, time_range, ref_id=ref_id)
+    target = next(t for t in panel["targets"] if t.get("refId") == ref_id)
     cur = db.execute(sql)
     columns = [c.name for c in cur.description]
     rows = cur.fetchall()
-    if not rows and "lease_wait_ms IS NOT NULL" in sql and not _lease_waits_recorded(db):
-        pytest.xfail(
-            "test_results.lease_wait_ms is NULL for every test of a real run: the results "
-            "layer does not record lease waits yet"
-        )
     assert rows, f"panel {panel['title']!r} returned no rows; its SQL was:\n{sql}"
     if target["format"] == "time_series":
         assert "time" in columns, columns
@@ -421,3 +432,163 @@ def test_panel_query_returns_rows(db, resolved, time_range, dashboard, panel_id,
             assert field in columns, f"data link on missing column {field!r}"
             linked = [r[columns.index(field)] for r in rows if r[columns.index(field)]]
             assert linked, f"no row of {panel['title']!r} has a {field!r} to link to"
+
+
+# --- by value: usage errors are not the product's failures -------------------------------
+
+#: An interval longer than the Unix epoch so far: every time series has a single bucket.
+ONE_BUCKET = "100y"
+
+USAGE_FILTER = " AND tr.usage_error IS NOT TRUE"
+
+
+def _pass_rate_panels() -> list[Any]:
+    """The runs-overview panels whose query computes a pass rate."""
+    d = _load(DASHBOARDS / "runs-overview.json")
+    return [
+        pytest.param(p["id"], id=p["title"])
+        for p in _panels(d)
+        if re.search(r'AS "?pass[ _]rate"?', p["targets"][0]["rawSql"])
+    ]
+
+
+@pytest.fixture(scope="module")
+def usage_seeded(seed_module, tmp_path_factory):
+    """A scratch database holding one real run: passes, a product failure, a lab error
+    and a usage error (see ``grafana_seed.seed_one_run``)."""
+    seed = seed_module
+    name, url = seed.create_scratch_db("vp_grafana_usage")
+    try:
+        yield seed.seed_one_run(url, tmp_path_factory.mktemp("grafana-usage"))
+    finally:
+        seed.drop_db(name)
+
+
+@pytest.fixture(scope="module")
+def usage_db(usage_seeded):
+    import psycopg
+
+    with psycopg.connect(usage_seeded.url, autocommit=True) as conn:
+        conn.execute("SET default_transaction_read_only = on")
+        yield conn
+
+
+@pytest.fixture(scope="module")
+def usage_range(usage_seeded):
+    return (
+        dt.datetime.fromtimestamp(usage_seeded.started, dt.UTC) - dt.timedelta(minutes=1),
+        dt.datetime.fromtimestamp(usage_seeded.finished, dt.UTC) + dt.timedelta(minutes=1),
+    )
+
+
+@pytest.fixture(scope="module")
+def usage_resolved(usage_db, usage_range):
+    return _resolve_variables(usage_db, usage_range)
+
+
+@pytest.fixture(scope="module")
+def usage_counts(usage_db) -> dict[str, int]:
+    """What the seeded run holds, counted straight from test_results."""
+    row = usage_db.execute(
+        "SELECT count(*) FILTER (WHERE outcome = 'passed'),"
+        " count(*) FILTER (WHERE outcome IN ('failed', 'error')"
+        "   AND lab_error IS NOT TRUE AND usage_error IS NOT TRUE),"
+        " count(*) FILTER (WHERE lab_error),"
+        " count(*) FILTER (WHERE outcome = 'error' AND usage_error),"
+        " count(DISTINCT run_id)"
+        " FROM test_results"
+    ).fetchone()
+    counts = dict(zip(("passed", "product", "lab", "usage", "runs"), row, strict=True))
+    assert counts == {"passed": 3, "product": 1, "lab": 1, "usage": 1, "runs": 1}, counts
+    return counts
+
+
+def _rate(passed: int, counted: int) -> float:
+    return round(100.0 * passed / counted, 1)
+
+
+@pytest.mark.parametrize("panel_id", _pass_rate_panels())
+def test_pass_rate_leaves_out_usage_errors(
+    usage_db, usage_resolved, usage_range, usage_counts, panel_id
+):
+    sql, panel = _panel_sql("runs-overview", panel_id, usage_resolved, usage_range, ONE_BUCKET)
+    cur = usage_db.execute(sql)
+    columns = [c.name for c in cur.description]
+    column = "pass rate" if "pass rate" in columns else "pass_rate"
+    rates = [float(r[columns.index(column)]) for r in cur.fetchall()]
+    # passed / (passed + product failures): neither the lab error nor the usage error counts
+    expected = _rate(usage_counts["passed"], usage_counts["passed"] + usage_counts["product"])
+    assert rates == [expected], f"{panel['title']!r}: {rates}, expected {expected}:\n{sql}"
+
+
+def test_the_seeded_usage_error_would_change_the_pass_rate(
+    usage_db, usage_resolved, usage_range, usage_counts
+):
+    """Without its usage_error filter, the Summary panel would count the usage error."""
+    sql, _ = _panel_sql("runs-overview", 1, usage_resolved, usage_range)
+    cur = usage_db.execute(sql.replace(USAGE_FILTER, ""))
+    row = dict(zip([c.name for c in cur.description], cur.fetchone(), strict=True))
+    counted = usage_counts["passed"] + usage_counts["product"] + usage_counts["usage"]
+    assert float(row["pass rate"]) == _rate(usage_counts["passed"], counted)
+    assert row["product failures"] == usage_counts["product"] + usage_counts["usage"]
+
+
+def test_summary_counts_usage_errors_apart(usage_db, usage_resolved, usage_range, usage_counts):
+    sql, _ = _panel_sql("runs-overview", 1, usage_resolved, usage_range)
+    cur = usage_db.execute(sql)
+    row = dict(zip([c.name for c in cur.description], cur.fetchone(), strict=True))
+    assert row["product failures"] == usage_counts["product"]
+    assert row["lab errors"] == usage_counts["lab"]
+    assert row["test-code errors"] == usage_counts["usage"]
+
+
+def test_recent_failures_blame_the_test_code_for_usage_errors(
+    usage_db, usage_resolved, usage_range, usage_counts
+):
+    sql, _ = _panel_sql("runs-overview", 7, usage_resolved, usage_range)
+    cur = usage_db.execute(sql)
+    columns = [c.name for c in cur.description]
+    blame = {r[columns.index("test")]: r[columns.index("blame")] for r in cur.fetchall()}
+    assert blame == {
+        "test_generated.py::test_banner_shows_a_missing_channel": "product",
+        "test_generated.py::test_lease_is_lost": "lab",
+        "test_generated.py::test_misspelt_key": "test code",
+    }
+
+
+@pytest.mark.parametrize(
+    ("panel_id", "lab", "usage", "product"),
+    [
+        pytest.param(1, "lab errors", "test-code errors", "product failures", id="time series"),
+        pytest.param(3, "lab_errors", "test_code_errors", "product_failures", id="per device"),
+    ],
+)
+def test_lab_health_shows_usage_errors_apart(
+    usage_db, usage_resolved, usage_range, usage_counts, panel_id, lab, usage, product
+):
+    sql, _ = _panel_sql("lab-health", panel_id, usage_resolved, usage_range, ONE_BUCKET)
+    cur = usage_db.execute(sql)
+    columns = [c.name for c in cur.description]
+    rows = cur.fetchall()
+    total = {k: sum(r[columns.index(k)] for r in rows) for k in (lab, usage, product)}
+    assert total == {
+        lab: usage_counts["lab"],
+        usage: usage_counts["usage"],
+        product: usage_counts["product"],
+    }
+
+
+@pytest.mark.parametrize("panel_id", [3, 4], ids=["flaky tests by build", "outcome history"])
+def test_usage_errors_do_not_make_a_test_flaky(db, resolved, time_range, panel_id):
+    """On build b2 one test passed once and had a usage error once: not flaky."""
+    sql, _ = _panel_sql("flaky-tests", panel_id, resolved, time_range)
+
+    def flaky(query: str) -> set[str]:
+        cur = db.execute(query)
+        column = [c.name for c in cur.description].index("test")
+        return {r[column] for r in cur.fetchall()}
+
+    misspells = "test_generated.py::test_sometimes_misspells_a_key"
+    assert "test_generated.py::test_sometimes_fails" in flaky(sql)
+    assert misspells not in flaky(sql)
+    assert misspells in flaky(sql.replace(USAGE_FILTER, "")), "the seed has no such test"
