@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from lab_daemon.auth_token import TOKEN_ENV, load_or_create_token
@@ -43,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--boot-secs", type=float, default=3.0)
     sim.add_argument("--name", default="sim", help="lab name (default: sim)")
+    sim.add_argument(
+        "--exit-with-parent",
+        type=int,
+        metavar="PID",
+        help="stop when process PID (the test run that started us) is gone, even if it "
+        "was killed with SIGKILL",
+    )
 
     for s in (serve, sim):
         s.add_argument(
@@ -63,7 +71,18 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _serve(cfg: LabConfig, ready_file: Path | None) -> int:
+def _watch_parent(pid: int, stop) -> None:
+    """Call ``stop`` once we are no longer ``pid``'s child (it died, however it died)."""
+
+    def run() -> None:
+        while os.getppid() == pid:
+            time.sleep(0.5)
+        stop()
+
+    threading.Thread(target=run, name="virtualpy-parent-watch", daemon=True).start()
+
+
+def _serve(cfg: LabConfig, ready_file: Path | None, parent: int | None = None) -> int:
     from lab_daemon.factory import build_device
     from lab_daemon.host import LabHost
     from lab_daemon.server import make_server
@@ -105,6 +124,8 @@ def _serve(cfg: LabConfig, ready_file: Path | None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    if parent:
+        _watch_parent(parent, _stop)
     try:
         server.start()
     finally:
@@ -154,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
                 DeviceConfig(f"{args.name}-{i}", "sim", dict(options, seed=args.seed + i))
                 for i in range(args.devices)
             ]
-            return _serve(LabConfig(args.name, args.bind, args.port, devices), args.ready_file)
+            cfg = LabConfig(args.name, args.bind, args.port, devices)
+            return _serve(cfg, args.ready_file, args.exit_with_parent)
         return _screenshot(args)
     except (VirtualpyError, OSError) as e:
         print(f"virtualpy-lab: error: {e}", file=sys.stderr)

@@ -26,3 +26,32 @@ def test_killed_daemon_is_a_lab_error_within_30s(pytester):
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(["*LabConnectionError*lost the connection*"])
     assert elapsed < 30, f"took {elapsed:.1f} s"
+
+
+def test_a_killed_test_run_leaves_no_simulated_daemon_behind(tmp_path):
+    """The built-in lab's daemon follows its test process, even one killed by SIGKILL."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "from pytest_virtualpy.lab.local import start_sim_lab; import time; "
+        "lab = start_sim_lab(1, boot_secs=0.5); print(lab.process.pid, flush=True); "
+        "time.sleep(120)"
+    )
+    run = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    daemon = int(run.stdout.readline())
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    def alive() -> bool:
+        try:
+            return Path(f"/proc/{daemon}/stat").read_text().split()[2] != "Z"  # zombie: gone
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 20
+    while alive():
+        assert time.monotonic() < deadline, f"daemon {daemon} outlived its test process"
+        time.sleep(0.1)

@@ -91,6 +91,8 @@ def start_sim_lab(
         name,
         "--ready-file",
         str(ready),
+        "--exit-with-parent",  # a test run killed with SIGKILL leaves no daemon behind
+        str(os.getpid()),
     ]
     log = open(log_path, "wb")  # noqa: SIM115 - the child owns it for its lifetime
     proc = subprocess.Popen(
