@@ -231,6 +231,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.virtualpy = ctx.record()  # plain data; travels to the xdist controller
         if call.when == "setup":  # waiting for a free device is not the test's time
             report.duration = max(0.0, report.duration - ctx.lease_wait_ms / 1000)
+    if bucket == blame.USAGE:  # the message says what to fix: show the test's lines only
+        report.longrepr = _repr_without_our_frames(item, call.excinfo)
     expected_failure = hasattr(report, "wasxfail") and call.excinfo is not None
     needs_evidence = (report.failed or expected_failure) and bucket != blame.USAGE
     if needs_evidence and ctx is not None and call.when == "call":
@@ -246,6 +248,15 @@ def pytest_sessionfinish(session: pytest.Session):
     if logfile is not None and logfile.is_file():
         junit.rewrite(logfile)
     return result
+
+
+def _repr_without_our_frames(item: pytest.Item, excinfo: pytest.ExceptionInfo):
+    """The failure's report with virtualpy's own frames left out (as pytest hides its own)."""
+    ours = Path(blame.__file__).resolve().parent
+    keep = excinfo.traceback.filter(lambda entry: ours not in Path(entry.path).resolve().parents)
+    if len(keep):
+        excinfo.traceback = keep
+    return item.repr_failure(excinfo)
 
 
 def _attach_failure_evidence(report, ctx: fixtures.DeviceContext, excinfo) -> None:

@@ -152,6 +152,7 @@ def _tests(db: Database, run_id: int) -> list[dict[str, Any]]:
     for t in tests:
         t["artifacts"] = by_test.get(t["id"], [])
         t["lab_error"] = bool(t["lab_error"])
+        t["usage_error"] = bool(t.get("usage_error"))
     return tests
 
 
@@ -171,7 +172,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"results   {counts}\n")
     rows = [
         [
-            t["outcome"] + (" (lab)" if t["lab_error"] else ""),
+            t["outcome"] + (" (lab)" if t["lab_error"] else " (usage)" if t["usage_error"] else ""),
             t["duration_ms"],
             t["device"],
             t["nodeid"],
@@ -269,7 +270,7 @@ def junit_xml(run: dict[str, Any], tests: list[dict[str, Any]]) -> str:
         if t["outcome"] == "failed":
             ET.SubElement(case, "failure", message=msg[:500]).text = msg
         elif t["outcome"] == "error":
-            kind = "lab error" if t["lab_error"] else "error"
+            kind = "lab error" if t["lab_error"] else "usage error" if t["usage_error"] else "error"
             ET.SubElement(case, "error", message=msg[:500], type=kind).text = msg
         elif t["outcome"] in ("skipped", "xfailed"):
             ET.SubElement(case, "skipped", message=(msg or t["outcome"])[:500])
