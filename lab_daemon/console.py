@@ -3,6 +3,11 @@
 Clients read and ``expect`` against the unread part; everything that ever
 arrived is also kept (bounded) as the device's serial log, so a test's console
 output can be attached to its report even if the test never read it.
+
+Both are views of one byte stream, numbered by absolute offset: the unread part
+is always its tail. A test takes the log offset when it starts and calls
+:meth:`Console.discard` with it, so that output from before the test (an earlier
+test's, or a boot nobody read) is in no read or expect of the test.
 """
 
 from __future__ import annotations
@@ -12,8 +17,30 @@ import threading
 import time
 
 from lab_daemon.devices.base import SerialPort
+from pytest_virtualpy.errors import PatternError
 
 LOG_LIMIT = 1 << 20  # bytes of serial log kept per device
+UNREAD_LIMIT = 1 << 20  # bytes of unread output kept; older unread output is dropped
+MAX_PATTERN_CHARS = 1000  # longest regular expression ``expect`` accepts
+
+
+def compile_pattern(pattern: str) -> re.Pattern[bytes]:
+    """Compile an ``expect`` pattern; :class:`PatternError` (a ValueError) if it is bad.
+
+    The pattern comes off the network: its length is bounded, and whatever the
+    regex compiler raises is the caller's mistake, never the daemon's.
+    """
+    if not isinstance(pattern, str):
+        raise PatternError(f"pattern must be a str, got {type(pattern).__name__}")
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise PatternError(
+            f"pattern too long: {len(pattern)} characters (at most {MAX_PATTERN_CHARS}), "
+            f"starting {pattern[:40]!r}"
+        )
+    try:
+        return re.compile(pattern.encode())
+    except (re.error, OverflowError, RecursionError) as e:
+        raise PatternError(f"bad regular expression {pattern!r}: {e}") from None
 
 
 class Console:
@@ -30,6 +57,8 @@ class Console:
         data = self.port.read_available()
         if data:
             self._unread += data
+            if len(self._unread) > UNREAD_LIMIT:
+                del self._unread[: len(self._unread) - UNREAD_LIMIT]
             self._log += data
             if len(self._log) > LOG_LIMIT:
                 cut = len(self._log) - LOG_LIMIT
@@ -38,6 +67,18 @@ class Console:
 
     def write(self, data: bytes) -> None:
         self.port.write(data)
+
+    def discard(self, before: int) -> int:
+        """Drop unread output that was logged before absolute offset ``before``.
+
+        Output from ``before`` on stays unread. Returns how many bytes were dropped.
+        """
+        with self._lock:
+            self._pull()
+            unread_start = self._log_offset + len(self._log) - len(self._unread)
+            n = max(0, min(len(self._unread), before - unread_start))
+            del self._unread[:n]
+            return n
 
     def read(self, timeout: float) -> bytes:
         """Return unread output, waiting up to ``timeout`` for some to arrive."""
@@ -56,9 +97,10 @@ class Console:
 
         On a match, output up to and including the match is consumed. Returns
         ``{"matched", "match", "groups", "before"}``; on timeout ``before`` holds
-        everything read so far (left unread for the next call).
+        everything read so far (left unread for the next call). A bad pattern
+        raises :class:`PatternError`.
         """
-        regex = re.compile(pattern.encode())
+        regex = compile_pattern(pattern)
         deadline = time.monotonic() + timeout
         with self._lock:
             while True:

@@ -50,8 +50,13 @@ class TokenAuthenticator:
 def make_server(
     host: LabHost, token: str, bind: str = "127.0.0.1", port: int = 18861
 ) -> ThreadedServer:
-    """A ready-to-``start()`` threaded server for ``host``."""
-    return ThreadedServer(
+    """A ready-to-``start()`` threaded server for ``host``, already listening.
+
+    Listening now (not in ``start()``) means that a client told the address,
+    e.g. through the ready file, is queued until ``start()`` accepts it instead
+    of being refused.
+    """
+    server = ThreadedServer(
         LabService(host),
         hostname=bind,
         port=port,
@@ -59,3 +64,5 @@ def make_server(
         protocol_config=PROTOCOL_CONFIG,
         logger=logging.getLogger("lab_daemon.rpyc"),
     )
+    server.listener.listen(server.backlog)
+    return server

@@ -27,7 +27,7 @@ from pytest_virtualpy.lab import wire
 
 log = logging.getLogger(__name__)
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: serial_discard
 MAX_WAIT_SECS = 600.0
 
 
@@ -292,6 +292,12 @@ class LabService(rpyc.Service):
     def exposed_serial_expect(self, lease_id, pattern: str, timeout_secs) -> dict:
         rt, _ = self._part(lease_id, "serial")
         return rt.console.expect(str(pattern), _timeout(timeout_secs))
+
+    @_plain_args
+    def exposed_serial_discard(self, lease_id, before: int) -> int:
+        """Drop unread output logged before offset ``before`` (a test's start)."""
+        rt, _ = self._part(lease_id, "serial")
+        return rt.console.discard(int(before))
 
     @_image_reply
     def exposed_serial_log(self, lease_id, since: int):

@@ -13,6 +13,8 @@ import serial
 
 from lab_daemon.devices.base import SerialPort
 
+BUFFER_LIMIT = 1 << 20  # bytes kept for a console nobody reads; the oldest go first
+
 
 class PySerialPort(SerialPort):
     """Reads a serial port continuously into a buffer that ``read_available`` drains."""
@@ -38,6 +40,8 @@ class PySerialPort(SerialPort):
             if data:
                 with self._cond:
                     self._buffer += data
+                    if len(self._buffer) > BUFFER_LIMIT:
+                        del self._buffer[: len(self._buffer) - BUFFER_LIMIT]
                     self._cond.notify_all()
 
     def write(self, data: bytes) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from pytest_virtualpy.errors import SerialTimeout
 from pytest_virtualpy.lab.device import DeviceClient
+from pytest_virtualpy.serial_sync import PROMPT, check_pattern, wait_for_prompt
 from pytest_virtualpy.steps import StepLog
 
 
@@ -48,6 +50,11 @@ class Power:
 class Serial:
     """The device's serial console.
 
+    A test sees only output from after it started: anything still unread from
+    before (an earlier test's, a boot nobody read) is dropped at its first read.
+
+    >>> serial.command("version")                          # doctest: +SKIP
+    'virtualpy STB firmware 4.2.1 (model VPY-STB-1)'
     >>> serial.write("version\\r")                         # doctest: +SKIP
     >>> serial.expect(r"firmware (\\S+)").groups[0]        # doctest: +SKIP
     '4.2.1'
@@ -57,6 +64,13 @@ class Serial:
         self._device = device
         self._log = log
         self._log_start = log_start  # serial log offset when the test started
+        self._started = False  # output from before log_start dropped yet?
+
+    def _begin(self) -> None:
+        """Once per test, before its first read: forget output from before the test."""
+        if not self._started:
+            self._device.serial_discard(self._log_start)
+            self._started = True
 
     def write(self, data: str | bytes) -> None:
         """Send text (encoded as UTF-8) or bytes."""
@@ -64,26 +78,37 @@ class Serial:
 
     def read(self, timeout: float = 1.0) -> str:
         """Whatever arrived since the last read, waiting up to ``timeout`` for some."""
+        self._begin()
         return self._device.serial_read(float(timeout)).decode(errors="replace")
 
     def expect(self, pattern: str, timeout: float = 10.0) -> SerialMatch:
-        """Wait for ``pattern`` (a regex); raises :class:`SerialTimeout` if it never comes."""
+        """Wait for ``pattern`` (a regex); raises :class:`SerialTimeout` if it never comes,
+        :class:`PatternError` (before anything is sent) if it is not a valid regex."""
+        check_pattern(pattern, "serial.expect")
+        self._begin()
         with self._log.step("serial", f"expect {pattern}"):
             d = self._device.serial_expect(pattern, float(timeout))
             if not d["matched"]:
-                tail = d["before"][-500:]
                 raise SerialTimeout(
                     f"{pattern!r} not seen on the serial console within {timeout:g} s;"
-                    f" last output:\n{tail}",
+                    f" last output:\n{d['before'][-500:]}",
                     output=d["before"],
                 )
         return SerialMatch(d["match"], tuple(d["groups"]), d["before"])
 
-    def command(self, cmd: str, prompt: str = r"stb# ", timeout: float = 10.0) -> str:
-        """Run ``cmd`` at the console prompt and return its output (without echo or prompt)."""
-        self.read(timeout=0)
-        self.write(cmd + "\r")
-        out = self.expect(prompt, timeout).before
+    def command(self, cmd: str, prompt: str = PROMPT, timeout: float = 10.0) -> str:
+        """Run ``cmd`` at the console prompt and return its output (without echo or prompt).
+
+        First waits, within ``timeout``, until the console sits at a fresh ``prompt``
+        (a box still booting finishes first); output from before is not returned.
+        """
+        check_pattern(prompt, "serial.command")
+        self._begin()
+        deadline = time.monotonic() + float(timeout)
+        with self._log.step("serial", f"command {cmd}"):
+            wait_for_prompt(self._device, prompt, deadline, timeout)
+            self.write(cmd + "\r")
+            out = self.expect(prompt, max(0.0, deadline - time.monotonic())).before
         lines = out.replace("\r\n", "\n").split("\n")
         if lines and lines[0].strip() == cmd.strip():
             lines = lines[1:]

@@ -133,6 +133,9 @@ class DeviceClient:
     def serial_expect(self, pattern: str, timeout_secs: float) -> dict:
         return self._call("serial_expect", pattern, timeout_secs, wait_secs=timeout_secs)
 
+    def serial_discard(self, before: int) -> int:
+        return self._call("serial_discard", before)
+
     def serial_log(self, since: int = 0) -> tuple[int, bytes]:
         meta, data = self._call_bytes("serial_log", since)
         return meta["end"], data
