@@ -22,7 +22,7 @@ from lab_daemon import screen_ops
 from lab_daemon.host import DeviceRuntime, LabHost
 from lab_daemon.imaging import encode_image, mask_from_wire, region_from_wire
 from pytest_virtualpy import __version__
-from pytest_virtualpy.errors import DeviceUnavailable, LabError
+from pytest_virtualpy.errors import BadArgument, DeviceUnavailable, LabError, UsageError
 from pytest_virtualpy.lab import wire
 
 log = logging.getLogger(__name__)
@@ -43,15 +43,15 @@ def _exposed(fn: Callable, *, image: bool) -> Callable:
         try:
             for a in args:
                 if not wire.is_plain(a):
-                    raise TypeError(
+                    raise BadArgument(
                         f"{name}() takes plain values only "
                         f"(str, bytes, numbers, tuples), got {type(a).__name__}"
                     )
             result = fn(self, *args)
             return (wire.encode_ok(result[0]), result[1]) if image else wire.encode_ok(result)
         except Exception as e:
-            if not isinstance(e, LabError | ValueError | TypeError):
-                log.exception("%s failed", name)
+            if not (isinstance(e, LabError | UsageError) or type(e) is ValueError):
+                log.exception("%s failed", name)  # a daemon bug: keep its traceback
             return (wire.encode_error(e), b"") if image else wire.encode_error(e)
 
     return wrapper

@@ -45,6 +45,7 @@ def test_a_killed_test_run_leaves_no_simulated_daemon_behind(tmp_path):
     daemon = int(run.stdout.readline())
     os.kill(run.pid, signal.SIGKILL)
     run.wait()
+
     def alive() -> bool:
         try:
             return Path(f"/proc/{daemon}/stat").read_text().split()[2] != "Z"  # zombie: gone

@@ -12,6 +12,8 @@ import secrets
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from pytest_virtualpy.results.db import Database, parse_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +76,8 @@ USAGE = (
 )
 
 
-def test_lab_and_usage_errors_are_errors_everywhere(pytester, monkeypatch):
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["plain", "xdist"])
+def test_lab_and_usage_errors_are_errors_everywhere(pytester, monkeypatch, xdist):
     run_uid = f"buckets-{secrets.token_hex(3)}"
     monkeypatch.setenv("VIRTUALPY_RUN_ID", run_uid)
     pytester.makeini(
@@ -89,6 +92,7 @@ def test_lab_and_usage_errors_are_errors_everywhere(pytester, monkeypatch):
         "--alluredir=allure",
         "-p",
         "no:cacheprovider",
+        *xdist,
     )
     out = result.stdout.str()
 
@@ -150,3 +154,22 @@ def test_lab_and_usage_errors_are_errors_everywhere(pytester, monkeypatch):
     for name in (*LAB, *USAGE):
         assert statuses[name] == "broken", (name, statuses)
     assert statuses["test_product_bug"] == "failed"
+
+
+def test_only_deliberate_refusals_from_the_daemon_are_usage_errors():
+    """A bad argument the daemon refuses is the test's mistake; a daemon bug is the lab's."""
+    from pytest_virtualpy import errors
+    from pytest_virtualpy.lab import wire
+
+    def roundtrip(exc: Exception) -> Exception:
+        with pytest.raises(Exception) as info:
+            wire.decode(wire.encode_error(exc))
+        return info.value
+
+    assert isinstance(roundtrip(ValueError("timeout must be 0..600 s")), errors.BadArgument)
+    assert isinstance(roundtrip(errors.PatternError("bad regex")), errors.PatternError)
+    for bug in (TypeError("'NoneType' object is not subscriptable"), KeyError("x")):
+        got = roundtrip(bug)
+        assert type(got) is errors.LabError and "lab daemon internal error" in str(got)
+    got = roundtrip(UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"))
+    assert type(got) is errors.LabError  # a ValueError subclass: a daemon bug, not a usage error

@@ -164,5 +164,5 @@ class PatternError(UsageError, ValueError):
     """A regular expression (for ``serial.expect``) that does not compile."""
 
 
-class BadArgument(UsageError, ValueError):
-    """An argument the lab daemon refused as invalid (wrong type or out of range)."""
+class BadArgument(UsageError, ValueError, TypeError):
+    """An argument refused as invalid (wrong type or out of range): the test's mistake."""

@@ -98,6 +98,10 @@ def _virtualpy_device(request: pytest.FixtureRequest, lab: LabSession) -> Device
         pytest.skip(f"needs the simulated box; {device.name} is real hardware")
     if is_sim:
         device.sim_clear()
+    # the test's console output starts here, so a boot it causes below is its own
+    serial_start = None
+    if "serial" in device.info.get("capabilities", []):
+        serial_start, _ = device.serial_log(1 << 62)
     if "power" in device.info.get("capabilities", []) and not device.power("status")["on"]:
         device.power("on")
     ctx = DeviceContext(
@@ -108,8 +112,8 @@ def _virtualpy_device(request: pytest.FixtureRequest, lab: LabSession) -> Device
         request.config.stash[ARTIFACTS_KEY],
     )
     ctx.lease_wait_ms = lab.take_lease_wait_ms()
-    if "serial" in device.info.get("capabilities", []):
-        ctx.serial_start, _ = device.serial_log(1 << 62)
+    if serial_start is not None:
+        ctx.serial_start = serial_start
     request.node.stash[CONTEXT_KEY] = ctx
     return ctx
 

@@ -17,29 +17,33 @@ _MAX_NAMED = 3  # tests named per fault; the rest are counted
 
 @dataclass(eq=False)  # a registered plugin must stay hashable
 class LabFaults:
-    """The lab errors of a run, grouped by what went wrong (a plugin: it sees every report)."""
+    """The lab errors of a run, one group per kind of fault (a plugin: it sees every report)."""
 
-    by_reason: dict[str, list[str]] = field(default_factory=dict)
+    tests: dict[str, list[str]] = field(default_factory=dict)  # fault -> node ids
+    first: dict[str, str] = field(default_factory=dict)  # fault -> its first message
 
     def add(self, report: Any) -> None:
-        """Take a phase report; lab errors are remembered under their first line."""
+        """Take a phase report; lab errors are grouped by their exception type."""
         if blame.of(report) != blame.LAB:
             return
         crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
-        reason = getattr(crash, "message", None) or str(getattr(report, "longrepr", "")) or "?"
-        reason = reason.splitlines()[0][:300]
-        tests = self.by_reason.setdefault(reason, [])
+        message = getattr(crash, "message", None) or str(getattr(report, "longrepr", "")) or "?"
+        message = message.splitlines()[0][:300]
+        fault = message.split(":", 1)[0].rsplit(".", 1)[-1]  # "...errors.LeaseLost: x"
+        tests = self.tests.setdefault(fault, [])
+        self.first.setdefault(fault, message)
         if report.nodeid not in tests:
             tests.append(report.nodeid)
 
     def lines(self) -> list[str]:
         """The summary lines (empty when the lab never failed)."""
         out = []
-        for reason, tests in self.by_reason.items():
+        for fault, tests in self.tests.items():
             named = ", ".join(tests[:_MAX_NAMED])
             more = f" and {len(tests) - _MAX_NAMED} more" if len(tests) > _MAX_NAMED else ""
             out.append(
-                f"{len(tests)} test(s) errored because of the lab, not the product: {reason}"
+                f"{len(tests)} test(s) errored because of the lab, not the product: "
+                f"{self.first[fault]}"
             )
             out.append(f"    {named}{more}")
         return out

@@ -224,13 +224,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     bucket = None
     if report.failed and call.excinfo is not None:
         bucket = blame.mark(report, call.excinfo.value)
-        if bucket and (blame.PROPERTY, bucket) not in item.user_properties:
-            item.user_properties.append((blame.PROPERTY, bucket))  # for JUnit XML
+        tag = (blame.PROPERTY, bucket)
+        for props in (item.user_properties, report.user_properties):  # JUnit reads both
+            if bucket and tag not in props:
+                props.append(tag)
     ctx = item.stash.get(fixtures.CONTEXT_KEY, None)
     if ctx is not None:
         report.virtualpy = ctx.record()  # plain data; travels to the xdist controller
-        if call.when == "setup":  # waiting for a free device is not the test's time
-            report.duration = max(0.0, report.duration - ctx.lease_wait_ms / 1000)
+    if call.when == "setup":  # waiting for a free device is not the test's time
+        wait = (
+            ctx.lease_wait_ms
+            if ctx
+            else item.config.stash[fixtures.SESSION_KEY].take_lease_wait_ms()
+        )
+        report.duration = max(0.0, report.duration - wait / 1000)
+        if ctx is None and wait:  # it waited, and then got no device: keep the wait
+            report.virtualpy = {"lease_wait_ms": wait}
     if bucket == blame.USAGE:  # the message says what to fix: show the test's lines only
         report.longrepr = _repr_without_our_frames(item, call.excinfo)
     expected_failure = hasattr(report, "wasxfail") and call.excinfo is not None

@@ -198,15 +198,17 @@ def test_sync_with_results_db_ships_only_this_folders_runs(pytester, pg_factory)
 
 
 def test_sync_with_results_db_in_the_runs_folder_redirects_it(pytester, pg_factory):
-    """The database was given wrong: a sync in the run's own folder sends it to URL."""
+    """The database was given wrong: a sync in the run's own folder sends it to URL; a sync
+    in a sub-folder (another project, as far as it can tell) does not."""
     url = pg_factory()
     run_uid = f"moved-{secrets.token_hex(3)}"
     pytester.makepyfile("def test_one():\n    pass\n")
     run = _pytest(pytester.path, run_uid, f"--results-db={DEAD_PG}")
     out, _ = run.communicate(timeout=180)
     assert run.returncode == 0, out
-    sub = pytester.mkdir("sub")  # from a sub-folder of the project too
-    done = _sync(sub, _env(pytester.path, run_uid), "--results-db", url)
+    nested = _sync(pytester.mkdir("sub"), _env(pytester.path, run_uid), "--results-db", url)
+    assert nested.returncode == 0 and run_uid not in nested.stdout
+    done = _sync(pytester.path, _env(pytester.path, run_uid), "--results-db", url)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"run {run_uid}: shipped 2 records (1 tests) to {url}" in done.stdout
     assert [n.split("::")[1] for n in _rows(url, run_uid)[1]] == ["test_one"]
@@ -244,3 +246,40 @@ def test_shipper_survives_any_error_and_keeps_the_records(tmp_path):
     assert db.scalar("SELECT COUNT(*) FROM test_results") == 3
     db.close()
     spool.release()
+
+
+def test_a_sync_never_brings_back_a_spool_its_writer_removed(tmp_path):
+    """Listed, then shipped and removed by its own run before the sync gets to it."""
+    from pytest_virtualpy.results.spool import Spool, spooled_runs
+
+    writer = Spool(tmp_path / "spool" / "run-1")
+    writer.open_for_append({"results_db": "x"})
+    writer.append({"type": "run", "run_uid": "run-1", "started_at": 1.0})
+    listed = spooled_runs(tmp_path / "spool")
+    assert [s.run_uid for s in listed] == ["run-1"]
+    assert not listed[0].claim()  # live: the writer holds it
+    writer.mark_shipped([1])
+    writer.close()
+    assert writer.remove_if_done()
+    writer.release()
+    assert not listed[0].claim()  # gone: nothing to claim
+    assert not (tmp_path / "spool" / "run-1").exists()  # ... and not brought back
+
+
+def test_an_abandoned_run_is_closed_even_after_a_torn_last_line(tmp_path):
+    from pytest_virtualpy.results.spool import RECORDS, Spool
+
+    writer = Spool(tmp_path / "spool" / "run-2")
+    writer.open_for_append({"results_db": "x"})
+    writer.append({"type": "run", "run_uid": "run-2", "started_at": 1.0, "status": "running"})
+    writer.append({"type": "test", "run_uid": "run-2", "nodeid": "t::a", "outcome": "passed"})
+    writer.close()
+    with (writer.folder / RECORDS).open("a") as f:
+        f.write('{"type": "test", "nodeid": "t::b", "outc')  # the crash cut this line short
+    writer.release()  # the writer is gone
+    sync = Spool(writer.folder)
+    assert sync.claim()
+    assert sync.close_abandoned()
+    runs = [r for r in sync.pending() if r["type"] == "run"]
+    assert runs[0]["status"] == "aborted" and runs[0]["counts"]["passed"] == 1
+    sync.release()

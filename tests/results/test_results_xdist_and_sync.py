@@ -78,8 +78,8 @@ def test_dead_sink_keeps_the_spool_then_sync_ships_it(
     backup = pytester.path / "spool-copy"
     shutil.copytree(spool, backup)
 
-    # `sync --results-db` from a sub-folder of the project finds the project's spool
-    monkeypatch.chdir(pytester.mkdir("elsewhere"))
+    # `sync --results-db` in the project's folder ships the project's spool there
+    monkeypatch.chdir(pytester.path)
     sync = ["sync", "--results-db", pg_url, "--s3-endpoint", endpoint]
     assert results_cli(sync) == 0
     assert not (spool / run_uid).exists()  # shipped: the spool folder is gone

@@ -125,6 +125,7 @@ class LabSession:
             if not isinstance(last_error, DeviceUnavailable) or time.monotonic() >= deadline:
                 break
             time.sleep(0.5)
+        self.lease_wait_ms = round((time.monotonic() - waiting_since) * 1000, 3)
         if isinstance(last_error, DeviceUnavailable):
             raise DeviceUnavailable(
                 f"no free device on lab(s) {', '.join(s.name for s, _ in candidates)} after "

@@ -31,11 +31,12 @@ WIRE_ERRORS: dict[str, type[Exception]] = {
             errors.ImageError,
             errors.ConfigError,
             errors.PatternError,
+            errors.BadArgument,
         )
     },
-    # a bad argument is the test's mistake, neither lab nor product
+    # a plain ValueError is how the daemon and vision refuse a bad argument: the test's
+    # mistake. Only the exact class: a subclass (UnicodeDecodeError...) is a daemon bug.
     "ValueError": errors.BadArgument,
-    "TypeError": errors.BadArgument,
 }
 
 
@@ -55,7 +56,14 @@ def encode_ok(payload: Any) -> str:
 
 def encode_error(exc: BaseException) -> str:
     """Encode an exception as JSON text; unknown types are reported as LabError."""
-    name = next((c.__name__ for c in type(exc).__mro__ if c.__name__ in WIRE_ERRORS), None)
+    name = next(
+        (
+            c.__name__
+            for c in type(exc).__mro__
+            if c.__name__ in WIRE_ERRORS and (c is type(exc) or c.__module__ == errors.__name__)
+        ),
+        None,
+    )
     if name is None:  # not one of ours: a bug in the daemon, reported as a lab fault
         name, message = "LabError", f"lab daemon internal error: {type(exc).__name__}: {exc}"
     else:

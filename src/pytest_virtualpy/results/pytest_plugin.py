@@ -31,6 +31,7 @@ from pytest_virtualpy.results.settings import (
     OPTIONS,
     detect_build,
 )
+from pytest_virtualpy.results.spool import SpoolBusy
 
 RECORDER_KEY = pytest.StashKey[RunRecorder]()
 _FLAGS = {
@@ -163,7 +164,10 @@ class RecorderPlugin:
         self.recorder = recorder
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        self.recorder.start()
+        try:
+            self.recorder.start()
+        except SpoolBusy as e:
+            raise pytest.UsageError(f"virtualpy: {e}") from None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.recorder.logreport(report)

@@ -20,6 +20,7 @@ spool by itself: the kernel drops the lock with the process.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -38,29 +39,78 @@ META = "meta.json"
 LOCK = "writer.lock"
 
 
-def _flock(path: Path, wait: bool) -> int | None:
-    """An fd holding an exclusive flock on ``path`` (created), or None if another has it.
+WRITER_WAIT_SECS = 30.0  # how long a new writer waits for a sync shipping the same run id
+_OWNED_FDS: set[int] = set()  # spool locks this process holds (see _forget_in_child)
 
-    The folder may be removed by whoever held the lock before us (a sync that shipped
-    it); a lock on a file that is no longer at ``path`` protects nothing, so retry.
+
+class SpoolBusy(Exception):
+    """Another live process records into the same spool folder (the same run id)."""
+
+
+def _forget_in_child() -> None:
+    """A forked child must not keep its parent's spools locked after the parent dies.
+
+    flock belongs to the open file, which fork shares; closing the child's copy leaves the
+    parent's lock in place and lets the kernel free it when the parent goes.
     """
+    for fd in list(_OWNED_FDS):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _OWNED_FDS.clear()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
+
+
+def _flock(path: Path, create: bool, wait_secs: float = 0.0) -> int | None:
+    """An fd holding an exclusive flock on ``path``, or None if another process has it.
+
+    ``create`` (the writer) makes the folder and the file; a sync does not, so it never
+    brings back a spool that its writer has just shipped and removed. The folder may be
+    removed by whoever held the lock before us; a lock on a file that is no longer at
+    ``path`` protects nothing, so look again.
+    """
+    deadline = time.monotonic() + wait_secs
     while True:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            if create:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | (os.O_CREAT if create else 0), 0o644)
+        except FileNotFoundError:
+            if not create:
+                return None
+            continue  # removed between mkdir and open: make it again
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            return None
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
+            continue
         try:
             same = os.fstat(fd).st_ino == os.stat(path).st_ino
         except FileNotFoundError:
             same = False
         if same:
+            _OWNED_FDS.add(fd)
             return fd
         os.close(fd)
-        if not wait:
+        if not create:
             return None
+
+
+def _end_line(path: Path) -> None:
+    """Make sure the next append starts a line of its own (a crash may have cut one)."""
+    try:
+        with path.open("rb+") as f:
+            size = f.seek(0, os.SEEK_END)
+            if size:
+                f.seek(size - 1)
+                if f.read(1) != b"\n":
+                    f.write(b"\n")
+    except FileNotFoundError:
+        pass
 
 
 def record_key(record: dict[str, Any]) -> str:
@@ -86,16 +136,23 @@ class Spool:
     def open_for_append(self, meta: dict[str, Any]) -> None:
         """Take the writer lock, create the folder and remember where this run ships to.
 
-        Waits for a sync that is shipping an older spool of the same run id (a reused
-        ``VIRTUALPY_RUN_ID``); syncs hold the lock only while they ship.
+        Waits a little for a sync that is shipping an older spool of the same run id (a
+        reused ``VIRTUALPY_RUN_ID``); syncs hold the lock only while they ship. Raises
+        :class:`SpoolBusy` if another live run holds it.
         """
-        self._owner_fd = _flock(self.folder / LOCK, wait=True)
+        self._owner_fd = _flock(self.folder / LOCK, create=True, wait_secs=WRITER_WAIT_SECS)
+        if self._owner_fd is None:
+            raise SpoolBusy(
+                f"another live pytest process records run {self.run_uid} into "
+                f"{self.folder} ({self.holder()}); give this run its own VIRTUALPY_RUN_ID"
+            )
         os.ftruncate(self._owner_fd, 0)
         os.pwrite(self._owner_fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
         (self.folder / META).write_text(json.dumps(meta, indent=1))
         records = self.folder / RECORDS
         if records.exists():  # resumed run id (e.g. VIRTUALPY_RUN_ID reused)
             self._seq = max((r["seq"] for r in self._read_records()), default=0)
+            _end_line(records)
         self._file = records.open("a", encoding="utf-8")
 
     def append(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -117,24 +174,29 @@ class Spool:
     # -- ownership -----------------------------------------------------------------
 
     def claim(self) -> bool:
-        """Take the spool for shipping; False while a live process still writes it."""
+        """Take the spool for shipping; False while a live process holds it (its writer, or
+        another sync), or when it is gone (shipped meanwhile)."""
         if self._owner_fd is None:
-            self._owner_fd = _flock(self.folder / LOCK, wait=False)
+            self._owner_fd = _flock(self.folder / LOCK, create=False)
+            if self._owner_fd is not None and not (self.folder / RECORDS).exists():
+                self.release()  # shipped and removed between our listing and our claim
         return self._owner_fd is not None
 
     def release(self) -> None:
         """Give up the lock (the writer at its very end, a sync when it is done)."""
         self.close()
         if self._owner_fd is not None:
+            _OWNED_FDS.discard(self._owner_fd)
             os.close(self._owner_fd)
             self._owner_fd = None
 
     def holder(self) -> str:
-        """Who writes this spool, as its writer noted it ("pid 123 on host")."""
+        """Who holds this spool: its writer as it noted itself, or a sync shipping it."""
         try:
-            return (self.folder / LOCK).read_text().strip() or "another process"
+            writer = (self.folder / LOCK).read_text().strip()
         except OSError:
-            return "another process"
+            writer = ""
+        return f"its writer ({writer}) or a sync" if writer else "another process"
 
     def close_abandoned(self) -> bool:
         """Record a run whose writer died (we hold the claim) as ``aborted``.
@@ -163,6 +225,7 @@ class Spool:
         closed["finished_at"] = max([*ends, run.get("started_at") or 0, last_write])
         closed.pop("seq", None)
         self._seq = max((r["seq"] for r in records), default=0)
+        _end_line(self.folder / RECORDS)
         self._file = (self.folder / RECORDS).open("a", encoding="utf-8")
         try:
             self.append(closed)

@@ -23,7 +23,7 @@ from typing import TextIO
 
 from pytest_virtualpy.results.db import Database, DbUrl, ResultsDbError
 from pytest_virtualpy.results.s3 import ArtifactStoreError, S3Store, S3Target
-from pytest_virtualpy.results.settings import DEFAULT_SPOOL, find_upwards
+from pytest_virtualpy.results.settings import DEFAULT_SPOOL
 from pytest_virtualpy.results.shipper import ship
 from pytest_virtualpy.results.sink import Sink
 from pytest_virtualpy.results.spool import (
@@ -96,11 +96,12 @@ class Syncer:
         """Ship one spool if it is not live; print what happened."""
         if not spool.claim():
             self.report.live_runs += 1
-            print(
-                f"run {spool.run_uid}: skipped: still being recorded by {spool.holder()}, "
-                "which ships it itself",
-                file=self.out,
-            )
+            if spool.folder.exists():
+                print(
+                    f"run {spool.run_uid}: skipped: in use by {spool.holder()}; a run that "
+                    "is still going ships its own results",
+                    file=self.out,
+                )
             return
         try:
             aborted = spool.close_abandoned()
@@ -108,8 +109,10 @@ class Syncer:
             try:
                 url, store = self._targets(spool)
                 ship(pending, self._sink(url), store)
-            except (ResultsDbError, ArtifactStoreError) as e:
-                print(f"run {spool.run_uid}: not shipped: {e}", file=self.err)
+            except Exception as e:  # this spool stays; the others still get their turn
+                ours = isinstance(e, ResultsDbError | ArtifactStoreError)
+                why = str(e) if ours else f"{type(e).__name__}: {e}"
+                print(f"run {spool.run_uid}: not shipped: {why}", file=self.err)
                 self.report.left += len(pending)
                 return
             spool.mark_shipped([r["seq"] for r in pending])
@@ -135,7 +138,7 @@ def spool_roots(explicit: str | None, overrides: Overrides, cwd: Path) -> list[P
     """The spool roots a sync looks at (see the module docstring)."""
     if explicit:
         return [Path(explicit).resolve()]
-    here = find_upwards(cwd, DEFAULT_SPOOL)
+    here = cwd.resolve() / DEFAULT_SPOOL  # the folder it runs in, never a parent's
     if overrides:
         return [here]
     return list(dict.fromkeys([here, *remembered_roots()]))

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from pytest_virtualpy.errors import BadArgument
+
 _BIG = 2**31 - 1
 
 
@@ -41,9 +43,9 @@ class Region:
                 try:
                     ivalue = int(value)
                 except (TypeError, ValueError):
-                    raise TypeError(f"Region.{name} must be an int, got {value!r}") from None
+                    raise BadArgument(f"Region.{name} must be an int, got {value!r}") from None
                 if ivalue != value:
-                    raise TypeError(f"Region.{name} must be a whole number, got {value!r}")
+                    raise BadArgument(f"Region.{name} must be a whole number, got {value!r}")
                 object.__setattr__(self, name, ivalue)
         if self.width < 0 or self.height < 0:
             raise ValueError(
