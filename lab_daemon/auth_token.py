@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+from pytest_virtualpy.errors import ConfigError
+
 TOKEN_ENV = "VIRTUALPY_LAB_TOKEN"
 
 
@@ -15,18 +17,42 @@ def default_token_file() -> Path:
 
 
 def load_or_create_token(token_file: Path | None = None) -> tuple[str, str]:
-    """Return ``(token, where)``: from ``$VIRTUALPY_LAB_TOKEN``, else a new one written to a file.
+    """Return ``(token, where)``: from ``$VIRTUALPY_LAB_TOKEN``, else from the token file.
 
-    A generated token is written with mode 0600 so only this user can read it;
-    clients then set ``VIRTUALPY_LAB_TOKEN`` (or a lab's ``token_env``) to it.
+    An existing file is read, never overwritten, so a restart (or a start that then fails
+    on a busy port) keeps every client working. It must be readable by its owner only; a
+    file others can read is refused, saying how to fix it. Only a missing file is created,
+    with a new token, mode 0600; clients then set ``VIRTUALPY_LAB_TOKEN`` (or a lab's
+    ``token_env``) to it.
     """
     token = os.environ.get(TOKEN_ENV, "").strip()
     if token:
         return token, f"${TOKEN_ENV}"
-    path = token_file or default_token_file()
+    path = Path(token_file or default_token_file())
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return _create(path), str(path)
+    with os.fdopen(fd) as f:
+        mode = os.fstat(f.fileno()).st_mode
+        if mode & 0o077:
+            raise ConfigError(
+                f"the token file {path} can be read by other users (mode {mode & 0o777:o}); "
+                f"run: chmod 600 {path}"
+            )
+        token = f.read().strip()
+    if not token:
+        raise ConfigError(f"the token file {path} is empty; delete it to have a new one made")
+    return token, str(path)
+
+
+def _create(path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another daemon made it meanwhile: use theirs
+        return load_or_create_token(path)[0]
     with os.fdopen(fd, "w") as f:
         f.write(token + "\n")
-    return token, str(path)
+    return token

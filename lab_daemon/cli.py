@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from lab_daemon.auth_token import TOKEN_ENV, load_or_create_token
 from lab_daemon.config import RESOLUTIONS, DeviceConfig, LabConfig, load_config
@@ -82,12 +83,12 @@ def _watch_parent(pid: int, stop) -> None:
     threading.Thread(target=run, name="virtualpy-parent-watch", daemon=True).start()
 
 
-def _serve(cfg: LabConfig, ready_file: Path | None, parent: int | None = None) -> int:
+def _serve(cfg: LabConfig, ready_file: Path | None, parent: int | None = None) -> NoReturn:
     from lab_daemon.factory import build_device
     from lab_daemon.host import LabHost
     from lab_daemon.server import make_server
 
-    token, where = load_or_create_token()
+    token, where = load_or_create_token(Path(cfg.token_file) if cfg.token_file else None)
     devices = [build_device(d) for d in cfg.devices]
     host = LabHost(cfg.name, devices)
     server = make_server(host, token, cfg.bind, cfg.port)
@@ -130,7 +131,11 @@ def _serve(cfg: LabConfig, ready_file: Path | None, parent: int | None = None) -
         server.start()
     finally:
         host.stop()
-    return 0
+    # Leave without interpreter finalization: driver threads (FFmpeg, pyserial, lircd
+    # clients) are daemon threads, and one caught mid-call by finalization can abort.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _screenshot(args) -> int:

@@ -42,6 +42,7 @@ class DeviceRuntime:
             "frames_captured": self.capture.frames_captured,
             "frames_dropped": self.capture.frames_dropped,
             "capturing": self.capture.is_alive(),
+            "signal": bool(getattr(self.device.video, "signal", True)),  # False: no-signal
             "last_frame_age_secs": None if age is None else round(age, 3),
         }
 

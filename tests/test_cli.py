@@ -22,7 +22,7 @@ def test_config_is_validated(tmp_path):
     cfg = load_config(path)
     assert cfg.name == "pi" and cfg.bind == "127.0.0.1" and cfg.devices[0].options == {"fps": 30}
     cases = {
-        '[[devices]]\nname = "a"\nkind = "hdmi-magic"\n': "supported kinds: sim",
+        '[[devices]]\nname = "a"\nkind = "hdmi-magic"\n': 'a device is kind = "sim" or',
         '[[devices]]\nname = "a"\nkind = "sim"\ncolour = 1\n': "unknown option",
         '[[devices]]\nname = "a"\nkind = "sim"\nresolution = "4k"\n': "unknown resolution",
         '[lab]\nname = "x"\n': "lists no devices",

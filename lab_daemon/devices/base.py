@@ -99,7 +99,7 @@ class Device:
     model: str
     kind: str
     video: VideoSource
-    keys: KeySender
+    keys: KeySender | None = None  # the remote; a bench may have none
     power: PowerSwitch | None = None
     serial: SerialPort | None = None
     sim: SimControl | None = None
@@ -107,14 +107,15 @@ class Device:
 
     @property
     def capabilities(self) -> list[str]:
-        caps = ["video", "keys"]
-        caps += [n for n in ("power", "serial", "sim") if getattr(self, n) is not None]
+        caps = ["video"]
+        caps += [n for n in ("keys", "power", "serial", "sim") if getattr(self, n) is not None]
         return caps
 
     def start(self) -> None:
         """Start background parts (the simulator's clock, consoles)."""
 
     def stop(self) -> None:
-        for part in (self.video, self.serial):
-            if part is not None:
-                part.close()
+        for part in (self.video, self.keys, self.serial):
+            close = getattr(part, "close", None)
+            if close is not None:
+                close()

@@ -1,0 +1,357 @@
+"""A real video capture read with PyAV (FFmpeg): a V4L2 device, a file, or any stream URL.
+
+``lab.toml``::
+
+    video = { source = "/dev/video0", width = 1920, height = 1080, fps = 30, format = "MJPG" }
+    video = { source = "http://192.168.1.50:8080/stream.mjpg" }
+    video = { source = "udp://0.0.0.0:5000", fps = 50 }
+    video = { source = "rtsp://encoder.local/live", options = { rtsp_transport = "udp" } }
+    video = { source = "recordings/boot.mp4", loop = true }
+
+A background thread per source demuxes, decodes (``thread_type="AUTO"``) and converts
+each picture to BGR with ``frame.to_ndarray(format="bgr24")``; :meth:`AvVideo.read` hands
+the frames to the daemon's capture thread. Media with a known duration (a file, a VOD
+playlist) is paced at its own frame rate, as a capture would see it played; live sources
+(V4L2, RTSP, MJPEG over HTTP, UDP, live HLS) are read as frames come.
+
+Signal loss: when the stream ends, fails, or sends nothing for ``timeout_secs``, the
+source reports ``signal = False``, :meth:`read` yields black frames of the last known
+size at the nominal frame rate, and the thread reconnects with exponential back-off
+(``reconnect_min_secs`` doubling up to ``reconnect_max_secs``). A file without ``loop``
+shows no-signal after its end. A resolution change mid-stream is followed: frames come
+at the new size and ``width``/``height`` change with them.
+
+Timestamps (``time.time()`` scale), from the most to the least accurate:
+
+- V4L2: the kernel's buffer timestamp (``timestamps=mono2abs``), taken by the driver when
+  the frame was captured: within a millisecond or so of the capture hardware.
+- Live network streams: the time the packet holding the frame was received, before
+  decoding (so decoder threading adds no error). It is late by the sender's encoding and
+  network latency: typically 20-200 ms for a hardware encoder on a LAN, more for HLS
+  (segments arrive whole: seconds, and several frames share one arrival time). The
+  jitter is the network's.
+- Files and VOD playlists: the paced presentation time (the wall-clock time the frame is
+  due by its pts), exact relative to the media, late only by scheduling (~1 ms).
+
+Why PyAV rather than OpenCV's FFmpeg backend: PyAV gives each frame's pts and time base
+and each packet's arrival, so timestamps can be taken at the source instead of after
+``cv2.VideoCapture.read()`` returns; it passes any FFmpeg demuxer/protocol option
+(``input_format``, ``video_size``, ``rtsp_transport``, timeouts) rather than the few
+OpenCV exposes through an environment variable; and it raises a typed error with
+FFmpeg's message for each failure, where OpenCV returns ``False`` with no reason, which
+lets us tell an end of stream from a dead server and control reconnection ourselves.
+
+``close()`` returns within ``open_timeout_secs`` (or ``timeout_secs`` while reading): a
+blocking FFmpeg read is only interrupted by its own timeout.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from typing import Any, ClassVar
+
+import av
+import numpy as np
+
+from lab_daemon.devices.base import VideoSource
+from lab_daemon.devices.options import Option
+from pytest_virtualpy.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+#: V4L2 four-character codes and the FFmpeg names ``input_format`` wants
+FOURCC = {
+    "MJPG": "mjpeg",
+    "JPEG": "mjpeg",
+    "YUYV": "yuyv422",
+    "YUY2": "yuyv422",
+    "UYVY": "uyvy422",
+    "H264": "h264",
+    "NV12": "nv12",
+    "YU12": "yuv420p",
+    "RGB3": "rgb24",
+    "BGR3": "bgr24",
+}
+PACE_MODES = ("auto", "always", "never")
+DEFAULT_SIZE = (1280, 720)
+DEFAULT_FPS = 30.0
+
+
+def is_v4l2(source: str, demuxer: str | None = None) -> bool:
+    """Whether ``source`` is read with FFmpeg's V4L2 input."""
+    if demuxer is not None:
+        return demuxer in ("v4l2", "video4linux2")
+    return source.startswith("/dev/")
+
+
+def is_file(source: str) -> bool:
+    """Whether ``source`` is a local file (a path or a ``file:`` URL), not a stream."""
+    return source.startswith("file:") or ("://" not in source and not source.startswith("/dev/"))
+
+
+def open_arguments(opts: dict[str, Any]) -> tuple[str | None, dict[str, str]]:
+    """The FFmpeg input format and options that ``av.open`` gets for these options.
+
+    >>> open_arguments({"source": "/dev/video0", "width": 1280, "height": 720,
+    ...                 "fps": 30.0, "format": "MJPG"})[1]["input_format"]
+    'mjpeg'
+    """
+    source, demuxer = opts["source"], opts.get("demuxer")
+    options: dict[str, str] = {}
+    fmt = demuxer
+    if is_v4l2(source, demuxer):
+        fmt = "video4linux2"
+        if opts.get("width") and opts.get("height"):
+            options["video_size"] = f"{opts['width']}x{opts['height']}"
+        if opts.get("fps"):
+            options["framerate"] = f"{opts['fps']:g}"
+        if opts.get("format"):
+            options["input_format"] = FOURCC.get(opts["format"].upper(), opts["format"])
+        options["timestamps"] = "mono2abs"  # the kernel's capture time, on the wall clock
+    elif source.startswith("rtsp://"):
+        options["rtsp_transport"] = "tcp"  # no lost packets, hence no smeared frames
+    elif source.startswith("udp://"):
+        options["overrun_nonfatal"] = "1"  # a late reader drops packets, not the stream
+    options.update({str(k): str(v) for k, v in (opts.get("options") or {}).items()})
+    return fmt, options
+
+
+class AvVideo(VideoSource):
+    """Frames from anything FFmpeg reads; see the module docstring."""
+
+    OPTIONS: ClassVar[dict[str, Option]] = {
+        "source": Option(str, required=True, help="a V4L2 device, a file, or any URL FFmpeg reads"),
+        "width": Option(int, help="V4L2 capture width; elsewhere the size before the first frame"),
+        "height": Option(int, help="V4L2 capture height (as width)"),
+        "fps": Option(float, help="V4L2 frame rate; elsewhere nominal (default: the stream's)"),
+        "format": Option(str, help='V4L2 input format: "MJPG", "YUYV", "H264" or an FFmpeg name'),
+        "loop": Option(bool, default=False, help="replay a file from the start at its end"),
+        "pace": Option(
+            str, default="auto", help="auto (pace media of known duration), always, never"
+        ),
+        "demuxer": Option(str, help='force FFmpeg\'s input format, e.g. "mpjpeg", "mpegts"'),
+        "options": Option(dict, default={}, help="more FFmpeg demuxer/protocol options"),
+        "timeout_secs": Option(float, default=2.0, help="no data for this long is signal loss"),
+        "open_timeout_secs": Option(float, default=5.0, help="longest wait to open the source"),
+        "reconnect_min_secs": Option(float, default=0.5, help="first reconnect back-off"),
+        "reconnect_max_secs": Option(float, default=5.0, help="longest reconnect back-off"),
+    }
+
+    def __init__(self, source: str, *, name: str = "", **options: Any):
+        opts = {k: o.default for k, o in self.OPTIONS.items()} | options | {"source": source}
+        unknown = set(opts) - set(self.OPTIONS)
+        if unknown:
+            raise TypeError(f"unknown AvVideo option(s): {', '.join(sorted(unknown))}")
+        self.source = source
+        self.name = name or source
+        self._opts = opts
+        self._format, self._options = open_arguments(opts)
+        self._v4l2 = is_v4l2(source, opts["demuxer"])
+        self._file = is_file(source) and not self._v4l2
+        self.fps = float(opts["fps"] or DEFAULT_FPS)
+        self.width = int(opts["width"] or DEFAULT_SIZE[0])
+        self.height = int(opts["height"] or DEFAULT_SIZE[1])
+        #: True while real frames come; False while the source is lost (black frames)
+        self.signal = False
+        #: why the signal was last lost (None before it ever was)
+        self.last_error: str | None = None
+        self.reconnects = 0
+        self.frames_decoded = 0
+        self.decode_errors = 0
+        self._cond = threading.Condition()
+        self._queue: collections.deque[tuple[np.ndarray, float]] = collections.deque(maxlen=3)
+        self._stop = threading.Event()
+        self._black_due = 0.0
+        self._next_due: float | None = None  # the paced time of the next frame of a loop
+        self._delivered = 0  # frames delivered since the source was last opened
+        self._last_time = 0.0  # the timestamp of the last frame delivered
+        self._thread = threading.Thread(target=self._run, name=f"av-{self.name}", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def from_options(cls, opts: dict, device: str) -> AvVideo:
+        where = f"device {device!r}: video"
+        if opts["pace"] not in PACE_MODES:
+            raise ConfigError(f"{where}: 'pace' must be one of {', '.join(PACE_MODES)}")
+        for key in ("width", "height", "fps"):
+            if opts[key] is not None and opts[key] <= 0:
+                raise ConfigError(f"{where}: {key!r} must be positive, not {opts[key]!r}")
+        if (opts["width"] is None) != (opts["height"] is None):
+            raise ConfigError(f"{where}: give both 'width' and 'height', or neither")
+        for key in ("timeout_secs", "open_timeout_secs", "reconnect_min_secs"):
+            if opts[key] <= 0:
+                raise ConfigError(f"{where}: {key!r} must be positive, not {opts[key]!r}")
+        if opts["reconnect_max_secs"] < opts["reconnect_min_secs"]:
+            raise ConfigError(f"{where}: 'reconnect_max_secs' is below 'reconnect_min_secs'")
+        kwargs = {k: v for k, v in opts.items() if k != "source"}
+        return cls(opts["source"], name=device, **kwargs)
+
+    # --- the daemon's side -------------------------------------------------------------
+
+    def read(self) -> tuple[np.ndarray, float]:
+        """The next frame and its capture time; a black frame at ``fps`` while lost."""
+        with self._cond:
+            while True:
+                if self._queue:
+                    return self._queue.popleft()
+                now = time.time()
+                if not self.signal:
+                    period = 1.0 / self.fps
+                    if now >= self._black_due:
+                        self._black_due = max(self._black_due + period, now)
+                        return np.zeros((self.height, self.width, 3), np.uint8), now
+                    self._cond.wait(self._black_due - now)
+                else:
+                    self._cond.wait(0.25)
+
+    def close(self) -> None:
+        """Stop reading and wait for the reader thread (see the module docstring)."""
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread is not threading.current_thread():
+            o = self._opts
+            self._thread.join(max(o["open_timeout_secs"], o["timeout_secs"]) + 1.0)
+        with self._cond:
+            self.signal = False
+            self._cond.notify_all()
+
+    def status(self) -> dict[str, Any]:
+        """For health reports."""
+        return {
+            "signal": self.signal,
+            "width": self.width,
+            "height": self.height,
+            "fps": self.fps,
+            "frames_decoded": self.frames_decoded,
+            "decode_errors": self.decode_errors,
+            "reconnects": self.reconnects,
+            "last_error": self.last_error,
+        }
+
+    # --- the reader thread -------------------------------------------------------------
+
+    def _lost(self, reason: str) -> None:
+        with self._cond:
+            was, self.signal = self.signal, False
+            self.last_error = reason
+            if was:  # the first black frame is due now; later ones keep the nominal rate
+                self._black_due = time.time()
+            self._cond.notify_all()
+        if was:
+            log.warning("video %s: signal lost: %s", self.name, reason)
+        else:
+            log.debug("video %s: still no signal: %s", self.name, reason)
+
+    def _deliver(self, image: np.ndarray, t: float) -> None:
+        with self._cond:
+            if not self.signal:
+                log.info("video %s: signal (%dx%d)", self.name, image.shape[1], image.shape[0])
+            self.signal = True
+            self.height, self.width = image.shape[:2]
+            self._queue.append((image, t))
+            self._last_time = t
+            self.frames_decoded += 1
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        o = self._opts
+        delay = o["reconnect_min_secs"]
+        while not self._stop.is_set():
+            try:
+                delivered, finite = self._play()
+                reason = "the stream ended"
+            except Exception as e:  # any failure is a lost signal, never a dead thread
+                delivered, finite = self._delivered, False
+                reason = f"{type(e).__name__}: {e}"
+            if self._stop.is_set():
+                break
+            if finite and delivered and o["loop"]:
+                continue  # replay at once; the pacing clock runs on
+            self._next_due = None
+            if finite and self._file and not o["loop"]:
+                self._lost("end of file")
+                self._stop.wait()
+                break
+            self._lost(reason)
+            if delivered:
+                delay = o["reconnect_min_secs"]
+            self._stop.wait(delay)
+            delay = min(delay * 2, o["reconnect_max_secs"])
+            self.reconnects += 1
+
+    def _play(self) -> tuple[int, bool]:
+        """Open the source and deliver its frames until it ends: (frames, finite?)."""
+        o = self._opts
+        self._delivered = 0
+        container = av.open(
+            self.source,
+            format=self._format,
+            options=self._options,
+            timeout=(o["open_timeout_secs"], o["timeout_secs"]),
+        )
+        try:
+            if not container.streams.video:
+                raise ValueError("the source has no video stream")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            finite = (container.duration is not None or self._file) and not self._v4l2
+            pace = o["pace"] == "always" or (o["pace"] == "auto" and finite)
+            rate = stream.average_rate or stream.guessed_rate
+            if o["fps"] is None and rate and 1 <= float(rate) <= 240:
+                self.fps = float(rate)
+            arrivals: dict[int, float] = {}
+            origin: float | None = None  # wall-clock time of pts 0, when pacing
+            last_picture = time.monotonic()
+            for packet in container.demux(stream):
+                if self._stop.is_set():
+                    return self._delivered, finite
+                received = time.time()
+                if packet.pts is not None:
+                    arrivals[packet.pts] = received
+                    if len(arrivals) > 64:
+                        del arrivals[next(iter(arrivals))]
+                try:
+                    frames = packet.decode()
+                except av.error.InvalidDataError:  # a damaged packet: skip it
+                    self.decode_errors += 1
+                    frames = []
+                for frame in frames:
+                    if pace:
+                        origin, t = self._pace(frame, origin)
+                        if t is None:
+                            return self._delivered, finite
+                    else:
+                        t = arrivals.pop(frame.pts, received) if frame.pts is not None else received
+                        if self._v4l2 and frame.time is not None and abs(frame.time - t) < 5:
+                            t = frame.time
+                        t = max(t, self._last_time + 1e-6)  # reordered (B-)frames: monotonic
+                    self._deliver(frame.to_ndarray(format="bgr24"), t)
+                    self._delivered += 1
+                    last_picture = time.monotonic()
+                if time.monotonic() - last_picture > o["timeout_secs"]:
+                    raise TimeoutError(f"no picture decoded for {o['timeout_secs']:g} s")
+            return self._delivered, finite
+        finally:
+            container.close()
+
+    def _pace(self, frame: av.VideoFrame, origin: float | None) -> tuple[float, float | None]:
+        """Wait until ``frame`` is due; (the clock's origin, its due time or None if stopped)."""
+        period = 1.0 / self.fps
+        pts = frame.time
+        if pts is None:
+            pts = self._delivered * period
+        now = time.time()
+        if origin is None:  # a new session: follow on from the last loop, or start now
+            due = self._next_due if self._next_due is not None else now
+            origin = due - pts
+        due = origin + pts
+        if due < now - 1.0 or due > now + 1.0:  # fell behind, or the pts jumped: re-base
+            origin, due = now - pts, now
+        if due > now and self._stop.wait(due - now):
+            return origin, None
+        self._next_due = due + period
+        return origin, due
