@@ -148,6 +148,12 @@ def _hardware_device(path: Path, name: str, d: dict) -> DeviceConfig:
             raise ConfigError(f"{where}: {e}") from None
         values = {k: v for k, v in table.items() if k != "kind"}
         parts[part] = (kind, check_options(values, cls.OPTIONS, f"{where}: {part}", path.parent))
+    riding = [p for p, (kind, _) in parts.items() if kind == "adb" and p != "adb"]
+    if riding and "adb" not in parts:
+        raise ConfigError(
+            f"{where}: {' and '.join(riding)} of kind adb need the device's ADB link: add "
+            'adb = { serial = "USB-SERIAL or HOST:PORT" }'
+        )
     model = d.get("model")
     if model is not None and not isinstance(model, str):
         raise ConfigError(f"{where}: model must be a string")

@@ -8,7 +8,7 @@ from lab_daemon.devices.registry import driver_class
 from pytest_virtualpy.errors import ConfigError
 
 #: lab.toml's part names -> the Device fields that hold them
-_FIELDS = {"video": "video", "remote": "keys", "power": "power", "serial": "serial"}
+_FIELDS = {"video": "video", "remote": "keys", "power": "power", "serial": "serial", "adb": "adb"}
 
 
 def build_device(cfg: DeviceConfig) -> Device:
@@ -25,9 +25,16 @@ def build_device(cfg: DeviceConfig) -> Device:
         width, height = parse_resolution(opts.pop("resolution", "720p"))
         return SimDevice(SimulatedBox(cfg.name, width=width, height=height, **opts))
     built: dict[str, object] = {}
+    order = sorted(cfg.parts, key=lambda p: p != "adb")  # the adb link first: others ride on it
     try:
-        for part, (kind, opts) in cfg.parts.items():
-            built[_FIELDS[part]] = driver_class(part, kind).from_options(opts, cfg.name)
+        for part in order:
+            kind, opts = cfg.parts[part]
+            cls = driver_class(part, kind)
+            if kind == "adb":
+                driver = cls.from_options(opts, cfg.name, adb=built["adb"])
+            else:
+                driver = cls.from_options(opts, cfg.name)
+            built[_FIELDS[part]] = driver
     except Exception as e:
         for driver in built.values():
             close = getattr(driver, "close", None)

@@ -90,7 +90,11 @@ class LabService(rpyc.Service):
         rt = self._rt(lease_id)
         value = getattr(rt.device, part)
         if value is None:
-            raise DeviceUnavailable(f"device {rt.device.name!r} has no {part} control")
+            what = "remote" if part == "keys" else part
+            raise DeviceUnavailable(
+                f"device {rt.device.name!r} has no {what}: add {what} = {{ kind = ... }} to its "
+                "lab.toml entry, or skip the test on this device"
+            )
         return rt, value
 
     # --- lab ---------------------------------------------------------------------------
@@ -138,19 +142,19 @@ class LabService(rpyc.Service):
 
     @_plain_args
     def exposed_keys(self, lease_id: str) -> list[str]:
-        return self._rt(lease_id).device.keys.keys()
+        return self._part(lease_id, "keys")[1].keys()
 
     @_plain_args
     def exposed_press(self, lease_id: str, key: str, hold_secs: float | None) -> dict:
-        t = self._rt(lease_id).device.keys.press(str(key), hold_secs)
+        t = self._part(lease_id, "keys")[1].press(str(key), hold_secs)
         return {"key": key, "time": t}
 
     @_plain_args
     def exposed_press_and_wait(
         self, lease_id, key, region, mask_png, timeout_secs, stable_secs, noise_threshold
     ) -> dict:
-        rt = self._rt(lease_id)
-        t = rt.device.keys.press(str(key), None)
+        rt, keys = self._part(lease_id, "keys")
+        t = keys.press(str(key), None)
         return screen_ops.transition(
             rt.ring,
             t,

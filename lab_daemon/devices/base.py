@@ -71,6 +71,21 @@ class SerialPort(abc.ABC):
         """Release the port."""
 
 
+class AdbShell(abc.ABC):
+    """An Android Debug Bridge link to the device: shell commands and device facts."""
+
+    @abc.abstractmethod
+    def shell(self, command: str, timeout: float) -> tuple[int, bytes]:
+        """Run ``command`` on the device; its exit status and output (bounded)."""
+
+    @abc.abstractmethod
+    def info(self) -> dict:
+        """What the link knows: ``{"serial", "model", ...}``."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Drop the connection."""
+
+
 class SimControl(abc.ABC):
     """Fault switches and ground truth: only simulated devices have these."""
 
@@ -102,20 +117,22 @@ class Device:
     keys: KeySender | None = None  # the remote; a bench may have none
     power: PowerSwitch | None = None
     serial: SerialPort | None = None
+    adb: AdbShell | None = None
     sim: SimControl | None = None
     extra: dict = field(default_factory=dict)
 
     @property
     def capabilities(self) -> list[str]:
         caps = ["video"]
-        caps += [n for n in ("keys", "power", "serial", "sim") if getattr(self, n) is not None]
+        parts = ("keys", "power", "serial", "adb", "sim")
+        caps += [n for n in parts if getattr(self, n) is not None]
         return caps
 
     def start(self) -> None:
         """Start background parts (the simulator's clock, consoles)."""
 
     def stop(self) -> None:
-        for part in (self.video, self.keys, self.serial):
+        for part in (self.video, self.keys, self.serial, self.adb):
             close = getattr(part, "close", None)
             if close is not None:
                 close()

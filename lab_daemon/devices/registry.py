@@ -2,7 +2,9 @@
 
 One entry per driver: ``(part, kind) -> "module:Class"``. The class declares its
 ``OPTIONS`` (:mod:`lab_daemon.devices.options`) and ``from_options(opts, device)``, so
-adding a driver is one module plus one line here. Modules are imported only when a
+adding a driver is one module plus one line here. Parts of kind ``adb`` (screencap video,
+key events) ride on the device's ``adb`` part: theirs is
+``from_options(opts, device, adb=link)``. Modules are imported only when a
 ``lab.toml`` uses them: a lab host needs only the libraries of the hardware it has.
 
 >>> driver_class("power", "command").__name__
@@ -16,19 +18,23 @@ from typing import Any
 
 from pytest_virtualpy.errors import ConfigError
 
-PARTS = ("video", "remote", "power", "serial")
+PARTS = ("video", "remote", "power", "serial", "adb")
 
 DRIVERS: dict[tuple[str, str], str] = {
     ("video", "ffmpeg"): "lab_daemon.devices.av_video:AvVideo",
     ("video", "v4l2"): "lab_daemon.devices.av_video:AvVideo",
+    ("video", "adb"): "lab_daemon.devices.adb_parts:AdbScreencap",
     ("remote", "lirc"): "lab_daemon.devices.lirc_remote:LircRemote",
     ("remote", "command"): "lab_daemon.devices.command_remote:CommandRemote",
+    ("remote", "adb"): "lab_daemon.devices.adb_parts:AdbKeys",
     ("power", "command"): "lab_daemon.devices.command_power:CommandPower",
+    ("power", "tapo"): "lab_daemon.devices.tapo_power:TapoPower",
     ("serial", "pyserial"): "lab_daemon.devices.serial_port:PySerialPort",
+    ("adb", "adbutils"): "lab_daemon.devices.adb_parts:AdbLink",
 }
 
 #: the kind a part gets when its table names none
-DEFAULT_KINDS = {"serial": "pyserial"}
+DEFAULT_KINDS = {"serial": "pyserial", "adb": "adbutils"}
 
 
 def kinds(part: str) -> list[str]:
@@ -42,6 +48,8 @@ def infer_kind(part: str, table: dict[str, Any]) -> str | None:
         return str(table["kind"])
     if part == "video":
         source = str(table.get("source", ""))
+        if source == "adb":
+            return "adb"
         return "v4l2" if source.startswith("/dev/") else "ffmpeg"
     return DEFAULT_KINDS.get(part)
 
