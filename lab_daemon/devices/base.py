@@ -132,7 +132,7 @@ class Device:
         """Start background parts (the simulator's clock, consoles)."""
 
     def stop(self) -> None:
-        for part in (self.video, self.keys, self.serial, self.adb):
+        for part in (self.video, self.keys, self.power, self.serial, self.adb):
             close = getattr(part, "close", None)
             if close is not None:
                 close()
