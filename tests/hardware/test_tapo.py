@@ -11,6 +11,7 @@ import threading
 import time
 
 import pytest
+import tapo  # noqa: F401 - a dependency: a missing one must fail, never skip
 from tapo_fake import TapoFake
 
 from lab_daemon.config import load_config
@@ -18,8 +19,6 @@ from lab_daemon.devices.options import check_options
 from lab_daemon.devices.registry import driver_class
 from lab_daemon.devices.tapo_power import TapoPower
 from pytest_virtualpy.errors import ConfigError, LabError
-
-import tapo  # noqa: F401, E402 - a dependency: a missing one must fail, never skip
 
 USER, PASSWORD = "lab@example.com", "s3cret-Pass"
 
