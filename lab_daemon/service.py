@@ -27,8 +27,9 @@ from pytest_virtualpy.lab import wire
 
 log = logging.getLogger(__name__)
 
-PROTOCOL_VERSION = 2  # 2: serial_discard
+PROTOCOL_VERSION = 3  # 2: serial_discard; 3: adb_shell
 MAX_WAIT_SECS = 600.0
+MAX_ADB_COMMAND = 4096  # characters of one adb shell command
 
 
 def _exposed(fn: Callable, *, image: bool) -> Callable:
@@ -308,6 +309,20 @@ class LabService(rpyc.Service):
         rt, _ = self._part(lease_id, "serial")
         end, data = rt.console.log(int(since))
         return {"end": end}, data
+
+    # --- adb -----------------------------------------------------------------------------
+
+    @_plain_args
+    def exposed_adb_shell(self, lease_id, command: str, timeout_secs) -> dict:
+        """Run ``command`` in the device's shell: ``{"status", "output"}`` (output bounded)."""
+        _, adb = self._part(lease_id, "adb")
+        command = str(command)
+        if not command.strip() or len(command) > MAX_ADB_COMMAND or "\0" in command:
+            raise ValueError(
+                f"an adb shell command must be 1 to {MAX_ADB_COMMAND} characters without NUL"
+            )
+        status, output = adb.shell(command, _timeout(timeout_secs))
+        return {"status": status, "output": bytes(output).decode("utf-8", "replace")}
 
     # --- power ---------------------------------------------------------------------------
 

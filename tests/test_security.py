@@ -24,7 +24,7 @@ def test_missing_token_is_refused(sim_lab):
 
 
 def test_right_token_is_accepted(connect):
-    assert connect().hello()["protocol"] == 2
+    assert connect().hello()["protocol"] == 3
 
 
 def test_plain_rpyc_client_gets_nothing(sim_lab):
@@ -60,7 +60,7 @@ def test_authenticated_client_cannot_use_classic_features(sim_lab):
             conn.root.host  # noqa: B018 - internal attributes are not reachable
         with pytest.raises(AttributeError):
             conn.root._rt  # noqa: B018
-        assert '"protocol": 2' in conn.root.hello()  # exposed methods still work
+        assert '"protocol": 3' in conn.root.hello()  # exposed methods still work
     finally:
         conn.close()
 

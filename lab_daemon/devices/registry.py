@@ -30,7 +30,7 @@ DRIVERS: dict[tuple[str, str], str] = {
     ("power", "command"): "lab_daemon.devices.command_power:CommandPower",
     ("power", "tapo"): "lab_daemon.devices.tapo_power:TapoPower",
     ("serial", "pyserial"): "lab_daemon.devices.serial_port:PySerialPort",
-    ("adb", "adbutils"): "lab_daemon.devices.adb_parts:AdbLink",
+    ("adb", "adbutils"): "lab_daemon.devices.adb_link:AdbLink",
 }
 
 #: the kind a part gets when its table names none

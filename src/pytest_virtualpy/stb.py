@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from pytest_virtualpy.errors import SerialTimeout
@@ -135,6 +136,49 @@ class SerialMatch:
         return f"SerialMatch(match={self.match!r}, groups={self.groups!r})"
 
 
+@dataclass(frozen=True)
+class AdbResult:
+    """What ``stb.adb.shell`` returns: true when the command's exit status is 0.
+
+    >>> r = stb.adb.shell("getprop ro.product.model")   # doctest: +SKIP
+    >>> assert r, r.output                               # doctest: +SKIP
+    >>> str(r).strip()                                   # doctest: +SKIP
+    'SHIELD Android TV'
+    """
+
+    status: int
+    output: str  # stdout and stderr as they came, UTF-8 (bounded to 1 MiB by the daemon)
+    command: str = ""
+
+    def __bool__(self) -> bool:
+        return self.status == 0
+
+    def __str__(self) -> str:
+        return self.output
+
+
+class Adb:
+    """The device's ADB link (``stb.adb``): shell commands run on the device.
+
+    >>> stb.adb.shell("am start -n com.example/.Main")  # doctest: +SKIP
+    """
+
+    def __init__(self, device: DeviceClient, log: StepLog):
+        self._device = device
+        self._log = log
+
+    def shell(self, command: str, timeout: float = 30.0) -> AdbResult:
+        """Run ``command`` (a shell command line, up to 4096 characters) within ``timeout``.
+
+        A non-zero exit status is returned, not raised: ``assert stb.adb.shell(...)``.
+        The device unreachable, or the command running past ``timeout``, is a LabError.
+        """
+        with self._log.step("adb", f"shell {command}"[:200]) as step:
+            d = self._device.adb_shell(str(command), float(timeout))
+            step.detail["status"] = d["status"]
+        return AdbResult(d["status"], d["output"], str(command))
+
+
 class SimControl:
     """Fault switches and ground truth of a simulated device (``stb.sim``).
 
@@ -184,7 +228,7 @@ class Stb:
         self.power = Power(device, log) if "power" in caps else None
         self.serial = Serial(device, log, serial_start) if "serial" in caps else None
         self.sim = SimControl(device) if "sim" in caps else None
-        self.adb = None
+        self.adb = Adb(device, log) if "adb" in caps else None
 
     @property
     def name(self) -> str:

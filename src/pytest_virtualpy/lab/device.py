@@ -144,6 +144,10 @@ class DeviceClient:
     def power(self, action: str, off_secs: float = 1.0) -> dict:
         return self._call("power", action, off_secs, wait_secs=off_secs)
 
+    # adb
+    def adb_shell(self, command: str, timeout_secs: float) -> dict:
+        return self._call("adb_shell", command, timeout_secs, wait_secs=timeout_secs)
+
     # simulated devices only
     def sim_inject(self, fault: str, params: dict) -> dict:
         return self._call("sim_inject", fault, json.dumps(params))
