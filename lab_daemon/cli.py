@@ -1,6 +1,7 @@
-"""``virtualpy-lab``: run a lab daemon, or grab a screenshot from one.
+"""``virtualpy-lab``: run a lab daemon, check its hardware, or grab a screenshot from one.
 
 virtualpy-lab serve --config lab.toml
+virtualpy-lab check --config lab.toml
 virtualpy-lab sim --devices 2 --port 18861
 virtualpy-lab screenshot --lab 127.0.0.1:18861 --device sim-0 -o home.png
 """
@@ -58,6 +59,15 @@ def _parser() -> argparse.ArgumentParser:
             "--ready-file", type=Path, help="write {address, devices} as JSON here once listening"
         )
         s.add_argument("-v", "--verbose", action="store_true")
+
+    check = sub.add_parser(
+        "check", help="open every part of every device in a lab.toml, try it, print a table"
+    )
+    check.add_argument("--config", required=True, type=Path, help="path to lab.toml")
+    check.add_argument(
+        "--seconds", type=float, default=2.0, help="how long to read video and serial (default 2)"
+    )
+    check.add_argument("-v", "--verbose", action="store_true")
 
     shot = sub.add_parser("screenshot", help="save the current frame of a device as PNG")
     shot.add_argument("--lab", required=True, help="daemon address HOST:PORT")
@@ -160,6 +170,21 @@ def _screenshot(args) -> int:
     return 0
 
 
+def _check(args) -> int:
+    from lab_daemon.check import check_lab
+
+    cfg = load_config(args.config)
+    if args.seconds <= 0:
+        raise ConfigError("--seconds must be positive")
+
+    def say(line: str) -> None:
+        print(f"virtualpy-lab check: {line}", file=sys.stderr, flush=True)
+
+    report = check_lab(cfg, seconds=args.seconds, say=say)
+    print(report.table(), flush=True)
+    return 0 if report.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
@@ -182,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
             ]
             cfg = LabConfig(args.name, args.bind, args.port, devices)
             return _serve(cfg, args.ready_file, args.exit_with_parent)
+        if args.command == "check":
+            return _check(args)
         return _screenshot(args)
     except (VirtualpyError, OSError) as e:
         print(f"virtualpy-lab: error: {e}", file=sys.stderr)

@@ -47,10 +47,20 @@ class DeviceRuntime:
         }
 
 
+RING_BYTES = 32 << 20  # frames kept per device: enough history, bounded memory on a Pi
+RING_FRAMES = (8, 32)  # ... but never fewer than 8 frames nor more than 32
+
+
+def ring_frames(width: int, height: int) -> int:
+    """How many frames of this size a device's ring keeps (12 at 720p, 8 at 1080p)."""
+    frame = max(1, int(width) * int(height) * 3)
+    return max(RING_FRAMES[0], min(RING_FRAMES[1], RING_BYTES // frame))
+
+
 class LabHost:
     """Owns every device of one lab host for the daemon's lifetime."""
 
-    def __init__(self, name: str, devices: list[Device], ring_size: int = 32):
+    def __init__(self, name: str, devices: list[Device], ring_size: int | None = None):
         if len({d.name for d in devices}) != len(devices):
             raise ValueError("device names must be unique")
         self.name = name
@@ -58,7 +68,7 @@ class LabHost:
         self.leases = LeaseTable(d.name for d in devices)
         self._runtimes: dict[str, DeviceRuntime] = {}
         for d in devices:
-            ring = FrameRing(ring_size)
+            ring = FrameRing(ring_size or ring_frames(d.video.width, d.video.height))
             console = Console(d.serial) if d.serial is not None else None
             self._runtimes[d.name] = DeviceRuntime(
                 d, ring, CaptureThread(d.name, d.video, ring), console

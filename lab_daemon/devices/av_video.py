@@ -8,9 +8,10 @@
     video = { source = "rtsp://encoder.local/live", options = { rtsp_transport = "udp" } }
     video = { source = "recordings/boot.mp4", loop = true }
 
-A background thread per source demuxes, decodes (``thread_type="AUTO"``) and converts
-each picture to BGR with ``frame.to_ndarray(format="bgr24")``; :meth:`AvVideo.read` hands
-the frames to the daemon's capture thread. Media with a known duration (a file, a VOD
+A background thread per source demuxes, decodes (slice threads only: frame threads would
+hold frames back, adding latency and memory) and converts each picture to BGR with
+``frame.to_ndarray(format="bgr24")``; :meth:`AvVideo.read` hands the frames to the
+daemon's capture thread. Media with a known duration (a file, a VOD
 playlist) is paced at its own frame rate, as a capture would see it played; live sources
 (V4L2, RTSP, MJPEG over HTTP, UDP, live HLS) are read as frames come.
 
@@ -297,7 +298,7 @@ class AvVideo(VideoSource):
             if not container.streams.video:
                 raise ValueError("the source has no video stream")
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+            stream.thread_type = "SLICE"  # frame threads would hold 2 frames back
             finite = (container.duration is not None or self._file) and not self._v4l2
             pace = o["pace"] == "always" or (o["pace"] == "auto" and finite)
             rate = stream.average_rate or stream.guessed_rate

@@ -19,11 +19,11 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from lircd_peer import CODES
 
-av = pytest.importorskip("av")
 needs_socat = pytest.mark.skipif(
     shutil.which("socat") is None and not os.environ.get("CI"),
     reason="needs socat: apt-get install socat",
