@@ -18,3 +18,47 @@ def lircd(tmp_path):
     yield daemon
     daemon.stop()
     shutil.rmtree(daemon.sockdir, ignore_errors=True)
+
+
+@pytest.fixture
+def served_lab(pytester, tmp_path, monkeypatch):
+    """Serve a lab.toml with the real daemon (``python -m lab_daemon serve``) and write the
+    pytester project's labs.toml naming it ``bench``; ``serve(lab_toml, **env)`` returns
+    the daemon's address. The daemon is stopped at the end."""
+    import json
+    import secrets
+    import subprocess
+    import sys
+    import time
+
+    daemons: list[subprocess.Popen] = []
+
+    def serve(lab_toml, **env_extra: str) -> str:
+        token = secrets.token_urlsafe(16)
+        ready = tmp_path / f"ready-{len(daemons)}.json"
+        env = dict(os.environ, VIRTUALPY_LAB_TOKEN=token, **env_extra)
+        serve_cmd = [sys.executable, "-m", "lab_daemon", "serve", "--config", str(lab_toml)]
+        daemon = subprocess.Popen(
+            [*serve_cmd, "--ready-file", str(ready)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        daemons.append(daemon)
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert daemon.poll() is None, daemon.communicate()[0]
+            assert time.monotonic() < deadline, "the daemon did not start"
+            time.sleep(0.1)
+        address = json.loads(ready.read_text())["address"]
+        pytester.makefile(
+            ".toml", labs=f'[labs.bench]\naddress = "{address}"\ntoken_env = "BENCH_TOKEN"\n'
+        )
+        monkeypatch.setenv("BENCH_TOKEN", token)
+        return address
+
+    yield serve
+    for daemon in daemons:
+        daemon.terminate()
+        daemon.wait(20)

@@ -8,13 +8,10 @@ Nothing is mocked between the drivers and the device: adbutils talks to a real
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import secrets
 import shutil
 import socket
 import subprocess
-import sys
 import time
 
 import numpy as np
@@ -322,56 +319,32 @@ def test_lab_toml_builds_a_device_on_one_adb_link(tmp_path, fake, adb_server):
 
 
 def test_a_pytest_test_drives_an_android_device_through_the_daemon(
-    pytester, tmp_path, fake, adb_server, monkeypatch
+    pytester, tmp_path, fake, adb_server, served_lab
 ):
     lab_toml = _lab_toml(tmp_path, fake, adb_server)
-    token = secrets.token_urlsafe(16)
-    ready = tmp_path / "ready.json"
-    env = dict(os.environ, VIRTUALPY_LAB_TOKEN=token, HOME=str(tmp_path))
-    serve = [sys.executable, "-m", "lab_daemon", "serve", "--config", str(lab_toml)]
-    daemon = subprocess.Popen(
-        [*serve, "--ready-file", str(ready)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    served_lab(lab_toml, HOME=str(tmp_path))
+    pytester.makepyfile(
+        """
+        import time
+
+        import pytest
+        from pytest_virtualpy.errors import BadArgument
+
+        def test_android(stb, adb, remote, tv_screen):
+            with pytest.raises(BadArgument, match="4096"):
+                adb.shell("x" * 5000)
+            r = stb.adb.shell("getprop ro.product.model")
+            assert r and r.status == 0 and str(r) == "VPY-ANDROID-1\\n"
+            failed = adb.shell("exit 5", timeout=10)
+            assert not failed and failed.status == 5
+            remote.press("KEY_OK")
+            end = time.time() + 10
+            while not (frame := tv_screen.get_frame()).any() and time.time() < end:
+                time.sleep(0.1)
+            assert frame.shape == (360, 640, 3)
+            assert tuple(frame[10, 10]) == (255, 255, 255)  # the white bar
+        """
     )
-    try:
-        deadline = time.monotonic() + 30
-        while not ready.exists():
-            assert daemon.poll() is None, daemon.communicate()[0]
-            assert time.monotonic() < deadline, "the daemon did not start"
-            time.sleep(0.1)
-        address = json.loads(ready.read_text())["address"]
-        pytester.makefile(
-            ".toml", labs=f'[labs.bench]\naddress = "{address}"\ntoken_env = "BENCH_TOKEN"\n'
-        )
-        pytester.makepyfile(
-            """
-            import time
-
-            import pytest
-            from pytest_virtualpy.errors import BadArgument
-
-            def test_android(stb, adb, remote, tv_screen):
-                with pytest.raises(BadArgument, match="4096"):
-                    adb.shell("x" * 5000)
-                r = stb.adb.shell("getprop ro.product.model")
-                assert r and r.status == 0 and str(r) == "VPY-ANDROID-1\\n"
-                failed = adb.shell("exit 5", timeout=10)
-                assert not failed and failed.status == 5
-                remote.press("KEY_OK")
-                end = time.time() + 10
-                while not (frame := tv_screen.get_frame()).any() and time.time() < end:
-                    time.sleep(0.1)
-                assert frame.shape == (360, 640, 3)
-                assert tuple(frame[10, 10]) == (255, 255, 255)  # the white bar
-            """
-        )
-        monkeypatch.setenv("BENCH_TOKEN", token)
-        result = pytester.runpytest_subprocess("--lab=bench", "--results-db=none")
-        result.assert_outcomes(passed=1)
-        assert ("23",) in fake.keyevents  # KEY_OK reached the device as DPAD_CENTER
-    finally:
-        daemon.terminate()
-        daemon.wait(20)
+    result = pytester.runpytest_subprocess("--lab=bench", "--results-db=none")
+    result.assert_outcomes(passed=1)
+    assert ("23",) in fake.keyevents  # KEY_OK reached the device as DPAD_CENTER

@@ -8,12 +8,9 @@ pytester run asks for ``stb``, ``remote``, ``tv_screen``, ``power`` and ``serial
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from fractions import Fraction
@@ -66,7 +63,7 @@ def _box(fd: int, stop: threading.Event) -> None:
 
 
 @needs_socat
-def test_a_pytest_test_drives_real_parts_through_the_daemon(pytester, lircd, tmp_path, monkeypatch):
+def test_a_pytest_test_drives_real_parts_through_the_daemon(pytester, lircd, tmp_path, served_lab):
     media = tmp_path / "screen.mp4"
     _mp4(media)
     uart, box_end = tmp_path / "uart", tmp_path / "box"
@@ -100,27 +97,8 @@ status = "grep -q on {plug}" }}
 serial = {{ port = "{uart}", baudrate = 115200 }}
 """
     )
-    token = secrets.token_urlsafe(16)
-    ready = tmp_path / "ready.json"
-    env = dict(os.environ, VIRTUALPY_LAB_TOKEN=token)
-    serve = [sys.executable, "-m", "lab_daemon", "serve", "--config", str(lab_toml)]
-    daemon = subprocess.Popen(
-        [*serve, "--ready-file", str(ready)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     try:
-        deadline = time.monotonic() + 60
-        while not ready.exists():
-            assert daemon.poll() is None, daemon.communicate()[0]
-            assert time.monotonic() < deadline, "the daemon did not start"
-            time.sleep(0.1)
-        address = json.loads(ready.read_text())["address"]
-        pytester.makefile(
-            ".toml", labs=f'[labs.bench]\naddress = "{address}"\ntoken_env = "BENCH_TOKEN"\n'
-        )
+        served_lab(lab_toml)
         pytester.makepyfile(
             """
             def test_bench(stb, remote, tv_screen, power, serial):
@@ -138,14 +116,11 @@ serial = {{ port = "{uart}", baudrate = 115200 }}
             """
         )
         mark = lircd.mark()
-        monkeypatch.setenv("BENCH_TOKEN", token)
         result = pytester.runpytest_subprocess("--lab=bench", "--results-db=none")
         result.assert_outcomes(passed=1)
         assert CODES["KEY_OK"] in lircd.sent(mark)  # lircd really sent the OK code
         assert plug.read_text().strip() == "on"
     finally:
-        daemon.terminate()
-        daemon.wait(20)
         stop.set()
         os.close(box)
         pty.terminate()
