@@ -27,7 +27,7 @@ def load_or_create_token(token_file: Path | None = None) -> tuple[str, str]:
     """
     token = os.environ.get(TOKEN_ENV, "").strip()
     if token:
-        return token, f"${TOKEN_ENV}"
+        return token, _env_token_and_file(token, token_file)
     path = Path(token_file or default_token_file())
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -46,9 +46,34 @@ def load_or_create_token(token_file: Path | None = None) -> tuple[str, str]:
     return token, str(path)
 
 
-def _create(path: Path) -> str:
+def _env_token_and_file(token: str, token_file: Path | None) -> str:
+    """The environment's token wins; a ``token_file`` named in lab.toml is kept in step.
+
+    An absent file is written with that token (0600), so clients that read it agree with
+    the daemon; a file holding another token is left alone and the mismatch is said.
+    """
+    where = f"${TOKEN_ENV}"
+    if token_file is None:
+        return where
+    path = Path(token_file)
+    if not path.exists():
+        _create(path, token)
+        return f"{where} (also written to {path})"
+    try:
+        same = path.read_text().strip() == token
+    except OSError:
+        same = False
+    if same:
+        return f"{where} (the same as {path})"
+    return (
+        f"{where}; WARNING: {path} holds another token, so clients that read that file are "
+        f"refused: unset {TOKEN_ENV} to use the file, or delete the file"
+    )
+
+
+def _create(path: Path, token: str | None = None) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(32)
+    token = token or secrets.token_urlsafe(32)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another daemon made it meanwhile: use theirs

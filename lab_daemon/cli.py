@@ -82,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+FIRST_FRAME_SECS = 10.0  # how long serving waits for every device's first real frame
+
+
 def _watch_parent(pid: int, stop) -> None:
     """Call ``stop`` once we are no longer ``pid``'s child (it died, however it died)."""
 
@@ -103,6 +106,12 @@ def _serve(cfg: LabConfig, ready_file: Path | None, parent: int | None = None) -
     host = LabHost(cfg.name, devices)
     server = make_server(host, token, cfg.bind, cfg.port)
     host.start()
+    for name in host.wait_for_video(FIRST_FRAME_SECS):  # so the first get_frame is real
+        print(
+            f"virtualpy-lab: WARNING: device {name!r} has no video signal yet; it shows black "
+            "frames and keeps reconnecting (`virtualpy-lab check` says why)",
+            flush=True,
+        )
     address = f"{cfg.bind}:{server.port}"
     print(
         f"virtualpy-lab: lab {cfg.name!r} serving {len(devices)} device(s) "

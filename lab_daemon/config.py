@@ -147,7 +147,10 @@ def _hardware_device(path: Path, name: str, d: dict) -> DeviceConfig:
         except ConfigError as e:
             raise ConfigError(f"{where}: {e}") from None
         values = {k: v for k, v in table.items() if k != "kind"}
-        parts[part] = (kind, check_options(values, cls.OPTIONS, f"{where}: {part}", path.parent))
+        opts = check_options(values, cls.OPTIONS, f"{where}: {part}", path.parent)
+        if part == "video" and kind == "ffmpeg" and _is_file(opts):
+            opts["source"] = str(_existing(path, opts["source"], f"{where}: video: 'source'"))
+        parts[part] = (kind, opts)
     riding = [p for p, (kind, _) in parts.items() if kind == "adb" and p != "adb"]
     if riding and "adb" not in parts:
         raise ConfigError(
@@ -157,7 +160,26 @@ def _hardware_device(path: Path, name: str, d: dict) -> DeviceConfig:
     model = d.get("model")
     if model is not None and not isinstance(model, str):
         raise ConfigError(f"{where}: model must be a string")
-    return DeviceConfig(name, "hardware", model=model, parts=parts, navigation=d.get("navigation"))
+    navigation = d.get("navigation")
+    if navigation is not None:
+        if not isinstance(navigation, str):
+            raise ConfigError(f"{where}: navigation must be a path to a navigation tree (TOML)")
+        navigation = str(_existing(path, navigation, f"{where}: 'navigation'"))
+    return DeviceConfig(name, "hardware", model=model, parts=parts, navigation=navigation)
+
+
+def _is_file(video: dict) -> bool:
+    """A video source that names a local file (not a URL, nor a demuxer's own input)."""
+    return "://" not in video["source"] and not video.get("demuxer")
+
+
+def _existing(path: Path, value: str, where: str) -> Path:
+    """``value`` as a path relative to lab.toml's folder; a :class:`ConfigError` if missing."""
+    p = Path(value).expanduser()
+    p = p if p.is_absolute() else path.parent / p
+    if not p.exists():
+        raise ConfigError(f"{where}: {p} does not exist (relative paths are from {path.parent})")
+    return p
 
 
 def load_config(path: Path) -> LabConfig:

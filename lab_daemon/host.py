@@ -79,6 +79,21 @@ class LabHost:
             rt.device.start()
             rt.capture.start()
 
+    def wait_for_video(self, timeout: float) -> list[str]:
+        """Wait up to ``timeout`` s for every device's first real frame; the ones still
+        without a signal (their sources keep reconnecting)."""
+        deadline = time.monotonic() + timeout
+        waiting = list(self._runtimes.values())
+        while waiting and time.monotonic() < deadline:
+            waiting = [
+                rt
+                for rt in waiting
+                if not (getattr(rt.device.video, "signal", True) and rt.capture.frames_captured)
+            ]
+            if waiting:
+                time.sleep(0.05)
+        return [rt.device.name for rt in waiting]
+
     def stop(self) -> None:
         for rt in self._runtimes.values():
             rt.capture.stop()

@@ -6,12 +6,12 @@
               off = "uhubctl -l 1-1 -p 2 -a off",
               status = "uhubctl -l 1-1 -p 2 | grep -q power" }
 
-``status`` is optional: its exit code says the state (0 on, 1 off, anything else is a
-fault). Without it the switch reports the last state it set, and "on" before the first
-switch (a bench is normally powered). A command that fails or
-runs past ``timeout_secs`` is a :class:`~pytest_virtualpy.errors.LabError` naming the
-device, the command and what it printed: a broken plug is the lab's fault, never the
-product's.
+``status`` is optional. If it prints its state (``on``/``off``, ``1``/``0``,
+``true``/``false``) that is the state; otherwise its exit code says it (0 on, 1 off,
+anything else is a fault). Without it the switch reports the last state it set, and "on"
+before the first switch (a bench is normally powered). A command that fails or runs past
+``timeout_secs`` is a :class:`~pytest_virtualpy.errors.LabError` naming the device, the
+command and what it printed: a broken plug is the lab's fault, never the product's.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from typing import ClassVar
 from lab_daemon.devices.base import PowerSwitch
 from lab_daemon.devices.options import Option
 from pytest_virtualpy.errors import LabError
+
+_PRINTED = {"on": True, "off": False, "1": True, "0": False, "true": True, "false": False}
 
 
 class CommandPower(PowerSwitch):
@@ -48,7 +50,7 @@ class CommandPower(PowerSwitch):
     def from_options(cls, opts: dict, device: str) -> CommandPower:
         return cls(device, opts["on"], opts["off"], opts["status"], opts["timeout_secs"])
 
-    def _run(self, what: str) -> int:
+    def _run(self, what: str) -> int | bool:
         cmd = self._commands[what]
         try:
             done = subprocess.run(
@@ -59,8 +61,12 @@ class CommandPower(PowerSwitch):
                 f"power switch of {self.device!r}: {what} command did not finish within "
                 f"{self._timeout:g} s: {cmd}"
             ) from None
-        if what == "status" and done.returncode in (0, 1):
-            return done.returncode
+        if what == "status":
+            said = done.stdout.strip().lower()
+            if done.returncode == 0 and said in _PRINTED:
+                return _PRINTED[said]
+            if done.returncode in (0, 1):
+                return done.returncode == 0
         if done.returncode != 0:
             said = (done.stderr or done.stdout).strip()[-300:]
             raise LabError(
@@ -77,5 +83,5 @@ class CommandPower(PowerSwitch):
     def get(self) -> bool:
         with self._lock:
             if self._commands["status"]:
-                return self._run("status") == 0
+                return bool(self._run("status"))
             return True if self._state is None else self._state

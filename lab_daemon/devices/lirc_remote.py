@@ -14,6 +14,8 @@ asks lircd for the remote's buttons (``LIST acme``) and names each:
 * a button that ``keymap`` maps to (``KEY_EPG = "BTN_GUIDE"``) gets our name(s) from the
   keymap, and only those; the keymap wins over a button of the same name;
 * an unmapped button whose name already looks like ours (``KEY_[A-Z0-9_]+``) is used as is;
+* an unmapped button named like one of ours without ``KEY_`` (``OK``, ``ChannelUp``) gets
+  that name (``KEY_OK``, ``KEY_CHANNELUP``);
 * any other button (``power``, ``BTN_GUIDE`` with no keymap entry) is left out: it cannot be
   pressed, and the daemon logs a warning naming it and the keymap line that would add it.
   A keymap entry naming a button the remote does not have is left out and warned about too.
@@ -60,10 +62,21 @@ from lirc.exceptions import LircdCommandFailureError, LircdSocketError, LircErro
 
 from lab_daemon.devices.base import KeySender
 from lab_daemon.devices.options import Option
+from lab_daemon.sim.keys import KEYS as SIM_KEYS
 from pytest_virtualpy.errors import BadArgument, ConfigError, LabError, UnknownKeyError
 from pytest_virtualpy.keys import check_key
 
 log = logging.getLogger(__name__)
+
+#: key names of ours that a lircd button named without ``KEY_`` (``OK``, ``ChannelUp``) maps
+#: to by itself: the simulator's vocabulary plus the common extra buttons of real remotes
+KNOWN_KEYS = frozenset(SIM_KEYS) | {
+    f"KEY_{n}"
+    for n in (
+        "POWER", "RED", "GREEN", "YELLOW", "BLUE", "TV", "SUBTITLE", "TEXT", "AUDIO",
+        "FASTFORWARD", "REWIND", "RECORD", "NEXT", "PREVIOUS", "PLAYPAUSE", "SELECT",
+    )
+}  # fmt: skip
 
 _OUR_NAME = re.compile(r"KEY_[A-Z0-9_]+")
 
@@ -343,6 +356,8 @@ class LircRemote(KeySender):
                 continue
             if _OUR_NAME.fullmatch(button):
                 names[button] = button
+            elif (ours := "KEY_" + re.sub(r"\W", "_", button).upper()) in KNOWN_KEYS:
+                names.setdefault(ours, button)  # "OK" -> KEY_OK, "ChannelUp" -> KEY_CHANNELUP
             else:
                 skipped.append(button)
         for ours, theirs in self.keymap.items():

@@ -28,7 +28,8 @@ CODES = {
     "KEY_DOWN": 0x20DF827D,
     "KEY_MENU": 0x20DFC23D,
     "BTN_GUIDE": 0x20DFD52A,
-    "power": 0x20DF10EF,
+    "ChannelUp": 0x20DF00FF,  # one of ours without KEY_: it becomes KEY_CHANNELUP
+    "wol": 0x20DF10EF,  # neither mapped nor one of ours: left out
 }
 
 REMOTE_CONF = """\

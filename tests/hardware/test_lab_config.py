@@ -21,6 +21,7 @@ POWER = 'power = { kind = "command", on = "true", off = "true" }'
 
 
 def _lab(tmp_path: Path, body: str) -> Path:
+    (tmp_path / "x.mp4").touch()  # the video file the tables name, beside lab.toml
     path = tmp_path / "lab.toml"
     path.write_text(textwrap.dedent(body))
     return path
@@ -93,6 +94,18 @@ def test_every_mistake_is_one_error_naming_file_device_and_key(tmp_path, body, e
     assert str(tmp_path / "lab.toml") in message
     for part in expected:
         assert part in message, message
+
+
+def test_a_video_file_is_found_beside_lab_toml_and_a_missing_one_is_an_error(tmp_path):
+    cfg = load_config(_lab(tmp_path, '[[devices]]\nname = "tv"\nvideo = { source = "x.mp4" }\n'))
+    assert cfg.devices[0].parts["video"][1]["source"] == str(tmp_path / "x.mp4")
+    message = _error(tmp_path, '[[devices]]\nname = "tv"\nvideo = { source = "gone.mp4" }\n')
+    assert "device 'tv': video: 'source'" in message and "gone.mp4 does not exist" in message
+    message = _error(
+        tmp_path,
+        '[[devices]]\nname = "tv"\nvideo = { source = "x.mp4" }\nnavigation = "trees/a.toml"\n',
+    )
+    assert "'navigation'" in message and "a.toml does not exist" in message
 
 
 def test_options_name_missing_environment_variables_and_files(tmp_path, monkeypatch):
@@ -216,3 +229,15 @@ def test_a_start_that_fails_on_a_busy_port_keeps_the_token(tmp_path):
         )
         assert second.returncode != 0
     assert token_file.read_text() == token  # not overwritten by the failed starts
+
+
+def test_a_token_from_the_environment_is_kept_in_step_with_the_token_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("VIRTUALPY_LAB_TOKEN", "from-the-env")
+    path = tmp_path / "lab-token"
+    token, where = load_or_create_token(path)
+    assert token == "from-the-env" and "also written to" in where
+    assert path.read_text().strip() == "from-the-env"  # clients that read the file agree
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.write_text("another\n")
+    token, where = load_or_create_token(path)
+    assert token == "from-the-env" and "WARNING" in where and str(path) in where

@@ -37,6 +37,14 @@ def test_command_switch_sets_and_reads_the_plug(tmp_path):
     assert state.read_text().strip() == "off" and power.get() is False
 
 
+def test_a_status_command_may_print_the_state_instead(tmp_path):
+    power, state = _switch(tmp_path, status=f"cat {tmp_path / 'plug'}")
+    power.set(False)
+    assert state.read_text().strip() == "off" and power.get() is False  # printed, exit 0
+    power.set(True)
+    assert power.get() is True
+
+
 def test_without_a_status_command_the_switch_reports_what_it_set(tmp_path):
     power, _ = _switch(tmp_path, status=None)
     assert power.get() is True  # assumed on until switched

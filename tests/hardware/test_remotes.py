@@ -48,14 +48,15 @@ def test_keys_maps_buttons_to_our_names(lircd, caplog):
     remote = lirc_remote(lircd)
     with caplog.at_level("WARNING", logger="lab_daemon.devices.lirc_remote"):
         keys = remote.keys()
-    assert keys == ["KEY_OK", "KEY_UP", "KEY_DOWN", "KEY_MENU", "KEY_EPG"]
-    assert "power" in caplog.text and "keymap" in caplog.text  # left out, and how to add it
+    assert keys == ["KEY_OK", "KEY_UP", "KEY_DOWN", "KEY_MENU", "KEY_CHANNELUP", "KEY_EPG"]
+    assert "wol" in caplog.text and "keymap" in caplog.text  # left out, and how to add it
 
 
 @needs_lircd
 def test_press_sends_one_frame_of_the_right_code(lircd):
     remote = lirc_remote(lircd)
-    for key, button in [("KEY_OK", "KEY_OK"), ("KEY_DOWN", "KEY_DOWN"), ("KEY_EPG", "BTN_GUIDE")]:
+    pairs = [("KEY_OK", "KEY_OK"), ("KEY_EPG", "BTN_GUIDE"), ("KEY_CHANNELUP", "ChannelUp")]
+    for key, button in pairs:
         mark = lircd.mark()
         before = time.time()
         sent = remote.press(key)
@@ -90,7 +91,7 @@ def test_unknown_key_is_a_usage_error_listing_the_keys(lircd):
     with pytest.raises(UnknownKeyError):
         remote.press("BTN_GUIDE")  # lircd's name of a mapped button is not one of ours
     with pytest.raises(UnknownKeyError):
-        remote.press("power")  # neither mapped nor one of our names
+        remote.press("wol")  # neither mapped nor one of our names
     with pytest.raises(BadArgument):
         remote.press("KEY_OK", hold_secs=-1)
     assert lircd.sent(mark, expect=0, settle=0.2) == []

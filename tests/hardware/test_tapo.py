@@ -199,6 +199,7 @@ def test_a_lab_toml_plug_is_checked_and_built_through_the_registry(
     plug, credentials, monkeypatch, tmp_path
 ):
     lab = tmp_path / "lab.toml"
+    (tmp_path / "x.mp4").touch()  # video is required; the plug is what this test is about
     env_keys = 'username_env = "TAPO_USER", password_env = "TAPO_PASSWORD"'
     lab.write_text(
         textwrap.dedent(
