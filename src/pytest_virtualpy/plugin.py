@@ -221,25 +221,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
-    bucket = None
-    if report.failed and call.excinfo is not None:
-        bucket = blame.mark(report, call.excinfo.value)
+    bucket = blame.mark(report, call.excinfo.value) if report.failed and call.excinfo else None
+    if bucket:
         tag = (blame.PROPERTY, bucket)
         for props in (item.user_properties, report.user_properties):  # JUnit reads both
-            if bucket and tag not in props:
+            if tag not in props:
                 props.append(tag)
     ctx = item.stash.get(fixtures.CONTEXT_KEY, None)
     if ctx is not None:
         report.virtualpy = ctx.record()  # plain data; travels to the xdist controller
-    if call.when == "setup":  # waiting for a free device is not the test's time
-        wait = (
-            ctx.lease_wait_ms
-            if ctx
-            else item.config.stash[fixtures.SESSION_KEY].take_lease_wait_ms()
-        )
-        report.duration = max(0.0, report.duration - wait / 1000)
-        if ctx is None and wait:  # it waited, and then got no device: keep the wait
-            report.virtualpy = {"lease_wait_ms": wait}
+    if call.when == "setup":
+        _leave_out_lease_wait(item, report, ctx)
     if bucket == blame.USAGE:  # the message says what to fix: show the test's lines only
         report.longrepr = _repr_without_our_frames(item, call.excinfo)
     expected_failure = hasattr(report, "wasxfail") and call.excinfo is not None
@@ -257,6 +249,16 @@ def pytest_sessionfinish(session: pytest.Session):
     if logfile is not None and logfile.is_file():
         junit.rewrite(logfile)
     return result
+
+
+def _leave_out_lease_wait(item: pytest.Item, report, ctx) -> None:
+    """Waiting for a free device is not the test's time: take it out of the setup's
+    duration (it stays in ``lease_wait_ms``, even when the wait ended without a device)."""
+    session = item.config.stash[fixtures.SESSION_KEY]
+    wait = ctx.lease_wait_ms if ctx is not None else session.take_lease_wait_ms()
+    report.duration = max(0.0, report.duration - wait / 1000)
+    if ctx is None and wait:
+        report.virtualpy = {"lease_wait_ms": wait}
 
 
 def _repr_without_our_frames(item: pytest.Item, excinfo: pytest.ExceptionInfo):
