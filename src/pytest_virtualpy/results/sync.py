@@ -48,11 +48,9 @@ class Overrides:
 
 @dataclass
 class SyncReport:
-    """What a sync did: records still left, and runs skipped because they are live."""
+    """What a sync did: how many records are still left in the spools it looked at."""
 
     left: int = 0
-    shipped_runs: int = 0
-    live_runs: int = 0
 
 
 class Syncer:
@@ -95,7 +93,6 @@ class Syncer:
     def sync(self, spool: Spool) -> None:
         """Ship one spool if it is not live; print what happened."""
         if not spool.claim():
-            self.report.live_runs += 1
             if spool.folder.exists():
                 print(
                     f"run {spool.run_uid}: skipped: in use by {spool.holder()}; a run that "
@@ -126,7 +123,6 @@ class Syncer:
             f"to {url.display}{note}",
             file=self.out,
         )
-        self.report.shipped_runs += 1
 
     def close(self) -> None:
         for sink in self._sinks.values():
