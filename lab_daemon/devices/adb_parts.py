@@ -44,7 +44,8 @@ import numpy as np
 from lab_daemon.devices.adb_link import AdbLink
 from lab_daemon.devices.base import KeySender, VideoSource
 from lab_daemon.devices.options import Option
-from pytest_virtualpy.errors import BadArgument, ConfigError, LabError
+from lab_daemon.devices.remote_args import check_hold
+from pytest_virtualpy.errors import ConfigError, LabError
 from pytest_virtualpy.keys import check_key
 
 log = logging.getLogger(__name__)
@@ -105,12 +106,7 @@ class AdbKeys(KeySender):
         return sorted(self.keymap)
 
     def press(self, key: str, hold_secs: float | None = None) -> float:
-        if hold_secs is not None and (
-            isinstance(hold_secs, bool)
-            or not isinstance(hold_secs, int | float)
-            or not 0 <= hold_secs < 600
-        ):
-            raise BadArgument(f"hold_secs must be a number of seconds >= 0, not {hold_secs!r}")
+        check_hold(hold_secs, max_secs=600)
         check_key(key, self.keys())
         code = self.keymap[key]
         if not hold_secs:

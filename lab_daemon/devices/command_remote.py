@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import math
 import os
 import shlex
 import signal
@@ -42,18 +41,10 @@ from typing import ClassVar
 
 from lab_daemon.devices.base import KeySender
 from lab_daemon.devices.options import Option
-from pytest_virtualpy.errors import BadArgument, ConfigError, LabError, UnknownKeyError
-from pytest_virtualpy.keys import check_key
+from lab_daemon.devices.remote_args import check_hold, unknown_key
+from pytest_virtualpy.errors import ConfigError, LabError
 
 TAIL_CHARS = 400  # how much of a failed command's stderr goes into the error
-
-
-def _unknown_key(key: str, known: list[str]) -> UnknownKeyError:
-    try:
-        check_key(key, known)
-    except UnknownKeyError as e:
-        return UnknownKeyError(f"{e} This remote's keys: {', '.join(known) or '(none)'}")
-    raise AssertionError(f"{key!r} is a known key")  # pragma: no cover - callers check first
 
 
 def _secs(value: float) -> str:
@@ -122,15 +113,9 @@ class CommandRemote(KeySender):
         return list(self._keys)
 
     def press(self, key: str, hold_secs: float | None = None) -> float:
-        if hold_secs is not None and (
-            isinstance(hold_secs, bool)
-            or not isinstance(hold_secs, int | float)
-            or not math.isfinite(hold_secs)
-            or hold_secs < 0
-        ):
-            raise BadArgument(f"hold_secs must be a number of seconds >= 0, not {hold_secs!r}")
+        check_hold(hold_secs)
         if key not in self._keys:
-            raise _unknown_key(key, self._keys)
+            raise unknown_key(key, self._keys)
         quoted = shlex.quote(key)
         with self._lock:
             if not hold_secs:

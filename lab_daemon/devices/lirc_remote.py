@@ -46,7 +46,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import re
 import select
 import socket
@@ -62,9 +61,9 @@ from lirc.exceptions import LircdCommandFailureError, LircdSocketError, LircErro
 
 from lab_daemon.devices.base import KeySender
 from lab_daemon.devices.options import Option
+from lab_daemon.devices.remote_args import check_hold, unknown_key
 from lab_daemon.sim.keys import KEYS as SIM_KEYS
-from pytest_virtualpy.errors import BadArgument, ConfigError, LabError, UnknownKeyError
-from pytest_virtualpy.keys import check_key
+from pytest_virtualpy.errors import ConfigError, LabError
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +78,6 @@ KNOWN_KEYS = frozenset(SIM_KEYS) | {
 }  # fmt: skip
 
 _OUR_NAME = re.compile(r"KEY_[A-Z0-9_]+")
-
-
-def unknown_key(key: str, known: list[str]) -> UnknownKeyError:
-    """The :class:`UnknownKeyError` for ``key``: close matches, then every known key."""
-    try:
-        check_key(key, known)
-    except UnknownKeyError as e:
-        listed = ", ".join(known) if known else "(none)"
-        return UnknownKeyError(f"{e} This remote's keys: {listed}")
-    raise AssertionError(f"{key!r} is a known key")  # pragma: no cover - callers check first
 
 
 class _SendFailed(LircdSocketError):
@@ -219,13 +208,7 @@ class LircRemote(KeySender):
             return list(self._button_map())
 
     def press(self, key: str, hold_secs: float | None = None) -> float:
-        if hold_secs is not None and (
-            isinstance(hold_secs, bool)
-            or not isinstance(hold_secs, int | float)
-            or not math.isfinite(hold_secs)
-            or hold_secs < 0
-        ):
-            raise BadArgument(f"hold_secs must be a number of seconds >= 0, not {hold_secs!r}")
+        check_hold(hold_secs)
         with self._lock:
             buttons = self._button_map()
             if key not in buttons:
