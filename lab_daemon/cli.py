@@ -103,7 +103,7 @@ def _serve(cfg: LabConfig, ready_file: Path | None, parent: int | None = None) -
 
     token, where = load_or_create_token(Path(cfg.token_file) if cfg.token_file else None)
     devices = [build_device(d) for d in cfg.devices]
-    host = LabHost(cfg.name, devices)
+    host = LabHost(cfg.name, devices, tables=cfg.tables)
     server = make_server(host, token, cfg.bind, cfg.port)
     host.start()
     for name in host.wait_for_video(FIRST_FRAME_SECS):  # so the first get_frame is real

@@ -33,6 +33,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab_daemon import lab_options
 from lab_daemon.devices.options import check_options
 from lab_daemon.devices.registry import PARTS, driver_class, infer_kind, kinds
 from pytest_virtualpy.errors import ConfigError
@@ -67,6 +68,10 @@ class LabConfig:
     port: int = 18861
     devices: list[DeviceConfig] = field(default_factory=list)
     token_file: str | None = None
+    #: [lab.recording], [lab.live], [lab.monitor], checked, with defaults filled in
+    tables: dict[str, dict] = field(
+        default_factory=lambda: {t: lab_options.defaults(t) for t in lab_options.TABLES}
+    )
 
 
 LAB_KEYS = {"name": str, "bind": str, "port": int, "token_file": str}
@@ -85,11 +90,18 @@ def parse_resolution(value: str) -> tuple[int, int]:
 def _lab_table(path: Path, lab: object) -> LabConfig:
     if not isinstance(lab, dict):
         raise ConfigError(f"{path}: [lab] must be a table")
-    unknown = sorted(set(lab) - set(LAB_KEYS))
+    known = [*LAB_KEYS, *lab_options.TABLES]
+    unknown = sorted(set(lab) - set(known))
     if unknown:
         raise ConfigError(
-            f"{path}: [lab] has unknown key(s) {', '.join(unknown)}; known: {', '.join(LAB_KEYS)}"
+            f"{path}: [lab] has unknown key(s) {', '.join(unknown)}; known: {', '.join(known)}"
         )
+    tables = {}
+    for table, schema in lab_options.TABLES.items():
+        values = lab.get(table, {})
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: lab.{table} must be a table: [lab.{table}]")
+        tables[table] = check_options(values, schema, f"{path}: [lab.{table}]", path.parent)
     for key, wanted in LAB_KEYS.items():
         if key in lab and (not isinstance(lab[key], wanted) or isinstance(lab[key], bool)):
             what = "an integer" if wanted is int else "a string"
@@ -102,6 +114,7 @@ def _lab_table(path: Path, lab: object) -> LabConfig:
         bind=lab.get("bind", "127.0.0.1"),
         port=lab.get("port", 18861),
         token_file=token_file,
+        tables=tables,
     )
 
 

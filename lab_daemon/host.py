@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from lab_daemon import lab_options
 from lab_daemon.capture import CaptureThread, FrameRing
 from lab_daemon.console import Console
 from lab_daemon.devices.base import Device
@@ -20,6 +21,9 @@ class DeviceRuntime:
     ring: FrameRing
     capture: CaptureThread
     console: Console | None
+    #: background threads beside the capture (audio, recording, monitoring): each has
+    #: ``start()``, ``stop()`` and ``join(timeout)``; started after, stopped before capture
+    workers: list = field(default_factory=list)
 
     def info(self) -> dict:
         d = self.device
@@ -60,10 +64,19 @@ def ring_frames(width: int, height: int) -> int:
 class LabHost:
     """Owns every device of one lab host for the daemon's lifetime."""
 
-    def __init__(self, name: str, devices: list[Device], ring_size: int | None = None):
+    def __init__(
+        self,
+        name: str,
+        devices: list[Device],
+        ring_size: int | None = None,
+        tables: dict[str, dict] | None = None,
+    ):
         if len({d.name for d in devices}) != len(devices):
             raise ValueError("device names must be unique")
         self.name = name
+        #: lab.toml's [lab.recording], [lab.live], [lab.monitor] (defaults where absent)
+        self.tables = {t: lab_options.defaults(t) for t in lab_options.TABLES}
+        self.tables.update(tables or {})
         self.started = time.time()
         self.leases = LeaseTable(d.name for d in devices)
         self._runtimes: dict[str, DeviceRuntime] = {}
@@ -78,6 +91,8 @@ class LabHost:
         for rt in self._runtimes.values():
             rt.device.start()
             rt.capture.start()
+            for worker in rt.workers:
+                worker.start()
 
     def wait_for_video(self, timeout: float) -> list[str]:
         """Wait up to ``timeout`` s for every device's first real frame; the ones still
@@ -96,8 +111,12 @@ class LabHost:
 
     def stop(self) -> None:
         for rt in self._runtimes.values():
+            for worker in rt.workers:
+                worker.stop()
             rt.capture.stop()
         for rt in self._runtimes.values():
+            for worker in rt.workers:
+                worker.join(timeout=2)
             rt.capture.join(timeout=2)
             rt.device.stop()
 

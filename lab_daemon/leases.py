@@ -18,6 +18,7 @@ from pytest_virtualpy.errors import DeviceUnavailable, LeaseLost
 
 MIN_TTL_SECS = 1.0
 MAX_TTL_SECS = 3600.0
+MAX_TEST_NAME = 300  # characters of a test's name kept with its lease
 
 
 class LeaseState(enum.Enum):
@@ -33,6 +34,7 @@ class Lease:
     expires: float
     ttl: float
     since: float = field(default_factory=time.time)  # wall clock, for "held since"
+    test: str | None = None  # the test running on the device, as its holder said
 
     def to_dict(self, now: float) -> dict:
         """Public view of the lease; the id stays secret, it is the holder's key."""
@@ -42,6 +44,7 @@ class Lease:
             "expires_in": round(max(0.0, self.expires - now), 3),
             "ttl": self.ttl,
             "since": round(self.since, 3),
+            "test": self.test,
         }
 
 
@@ -102,16 +105,20 @@ class LeaseTable:
             self._by_device[device] = lease
             return lease
 
+    def _live(self, lease_id: str) -> Lease:
+        """The live lease with this id, or :class:`LeaseLost`; the lock is held."""
+        self._expire(self._clock())
+        for lease in self._by_device.values():
+            if lease is not None and lease.lease_id == lease_id:
+                return lease
+        if lease_id in self._expired_ids:
+            raise LeaseLost("the device lease expired (it was not renewed in time)")
+        raise LeaseLost("unknown lease; lease a device before using it")
+
     def check(self, lease_id: str) -> Lease:
         """Return the live lease with this id, or raise :class:`LeaseLost`."""
         with self._lock:
-            self._expire(self._clock())
-            for lease in self._by_device.values():
-                if lease is not None and lease.lease_id == lease_id:
-                    return lease
-            if lease_id in self._expired_ids:
-                raise LeaseLost("the device lease expired (it was not renewed in time)")
-            raise LeaseLost("unknown lease; lease a device before using it")
+            return self._live(lease_id)
 
     def renew(self, lease_id: str) -> Lease:
         """Extend a live lease by its TTL."""
@@ -123,6 +130,13 @@ class LeaseTable:
                     lease.expires = now + lease.ttl
                     return lease
         return self.check(lease_id)  # raises LeaseLost with the right message
+
+    def set_test(self, lease_id: str, test: str | None) -> Lease:
+        """Note which test the holder runs now (shown on the live page and in status)."""
+        with self._lock:
+            lease = self._live(lease_id)
+            lease.test = (str(test)[:MAX_TEST_NAME] or None) if test else None
+            return lease
 
     def release(self, lease_id: str) -> bool:
         """Free the device held by this lease; False if it was not held."""

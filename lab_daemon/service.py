@@ -9,98 +9,30 @@ exception objects.
 
 from __future__ import annotations
 
-import functools
 import json
-import logging
 import time
-from collections.abc import Callable
-from typing import Any
 
 import rpyc
 
 from lab_daemon import screen_ops
-from lab_daemon.host import DeviceRuntime, LabHost
+from lab_daemon.exposing import ServiceBase, image_reply, plain_args, timeout
+from lab_daemon.host import LabHost
 from lab_daemon.imaging import encode_image, mask_from_wire, region_from_wire
 from pytest_virtualpy import __version__
-from pytest_virtualpy.errors import BadArgument, DeviceUnavailable, LabError, UsageError
-from pytest_virtualpy.lab import wire
 
-log = logging.getLogger(__name__)
-
-PROTOCOL_VERSION = 3  # 2: serial_discard; 3: adb_shell
-MAX_WAIT_SECS = 600.0
+PROTOCOL_VERSION = 4  # 2: serial_discard; 3: adb_shell; 4: audio, clips, live view, incidents
 MAX_ADB_COMMAND = 4096  # characters of one adb shell command
 
 
-def _exposed(fn: Callable, *, image: bool) -> Callable:
-    """Reject anything but plain values; turn the result or the error into wire values.
-
-    With ``image``, ``fn`` returns ``(meta, bytes)`` and so does the wrapper.
-    """
-    name = fn.__name__.removeprefix("exposed_")
-
-    @functools.wraps(fn)
-    def wrapper(self, *args):
-        try:
-            for a in args:
-                if not wire.is_plain(a):
-                    raise BadArgument(
-                        f"{name}() takes plain values only "
-                        f"(str, bytes, numbers, tuples), got {type(a).__name__}"
-                    )
-            result = fn(self, *args)
-            return (wire.encode_ok(result[0]), result[1]) if image else wire.encode_ok(result)
-        except Exception as e:
-            if not (isinstance(e, LabError | UsageError) or type(e) is ValueError):
-                log.exception("%s failed", name)  # a daemon bug: keep its traceback
-            return (wire.encode_error(e), b"") if image else wire.encode_error(e)
-
-    return wrapper
-
-
-def _plain_args(fn: Callable) -> Callable:
-    """An exposed method returning JSON."""
-    return _exposed(fn, image=False)
-
-
-def _image_reply(fn: Callable) -> Callable:
-    """An exposed method returning ``(meta_json, image_bytes)``."""
-    return _exposed(fn, image=True)
-
-
-def _timeout(value: Any) -> float:
-    t = float(value)
-    if not 0 <= t <= MAX_WAIT_SECS:
-        raise ValueError(f"timeout must be between 0 and {MAX_WAIT_SECS:.0f} s, got {t}")
-    return t
-
-
-class LabService(rpyc.Service):
+class LabService(ServiceBase, rpyc.Service):
     """One instance per connection; all state lives in the shared :class:`LabHost`."""
 
     def __init__(self, host: LabHost):
         self.host = host
 
-    # --- helpers (not exposed) ---------------------------------------------------------
-
-    def _rt(self, lease_id: str) -> DeviceRuntime:
-        lease = self.host.leases.check(str(lease_id))
-        return self.host.runtime(lease.device)
-
-    def _part(self, lease_id: str, part: str):
-        rt = self._rt(lease_id)
-        value = getattr(rt.device, part)
-        if value is None:
-            what = "remote" if part == "keys" else part
-            raise DeviceUnavailable(
-                f"device {rt.device.name!r} has no {what}: add {what} = {{ kind = ... }} to its "
-                "lab.toml entry, or skip the test on this device"
-            )
-        return rt, value
-
     # --- lab ---------------------------------------------------------------------------
 
-    @_plain_args
+    @plain_args
     def exposed_hello(self) -> dict:
         return {
             "daemon": __version__,
@@ -109,12 +41,12 @@ class LabService(rpyc.Service):
             "time": time.time(),
         }
 
-    @_plain_args
+    @plain_args
     def exposed_list_devices(self) -> list[dict]:
         leases = self.host.leases.snapshot()
         return [dict(rt.info(), lease=leases[rt.device.name]) for rt in self.host.runtimes]
 
-    @_plain_args
+    @plain_args
     def exposed_health(self) -> dict:
         return {
             "lab": self.host.name,
@@ -124,33 +56,39 @@ class LabService(rpyc.Service):
 
     # --- leases ------------------------------------------------------------------------
 
-    @_plain_args
+    @plain_args
     def exposed_lease(self, device: str | None, owner: str, ttl_secs: float) -> dict:
         lease = self.host.leases.acquire(device or None, str(owner)[:128], float(ttl_secs))
         info = self.host.runtime(lease.device).info()
         return dict(info, lease_id=lease.lease_id, ttl=lease.ttl)
 
-    @_plain_args
+    @plain_args
     def exposed_renew(self, lease_id: str) -> dict:
         lease = self.host.leases.renew(str(lease_id))
         return {"device": lease.device, "ttl": lease.ttl}
 
-    @_plain_args
+    @plain_args
     def exposed_release(self, lease_id: str) -> bool:
         return self.host.leases.release(str(lease_id))
 
+    @plain_args
+    def exposed_set_test(self, lease_id: str, test: str | None) -> dict:
+        """Say which test now runs on the leased device (None: none); shown to lab owners."""
+        lease = self.host.leases.set_test(str(lease_id), test)
+        return {"device": lease.device, "test": lease.test}
+
     # --- keys --------------------------------------------------------------------------
 
-    @_plain_args
+    @plain_args
     def exposed_keys(self, lease_id: str) -> list[str]:
         return self._part(lease_id, "keys")[1].keys()
 
-    @_plain_args
+    @plain_args
     def exposed_press(self, lease_id: str, key: str, hold_secs: float | None) -> dict:
         t = self._part(lease_id, "keys")[1].press(str(key), hold_secs)
         return {"key": key, "time": t}
 
-    @_plain_args
+    @plain_args
     def exposed_press_and_wait(
         self, lease_id, key, region, mask_png, timeout_secs, stable_secs, noise_threshold
     ) -> dict:
@@ -162,14 +100,14 @@ class LabService(rpyc.Service):
             key,
             region_from_wire(region),
             mask_from_wire(mask_png),
-            _timeout(timeout_secs),
+            timeout(timeout_secs),
             float(stable_secs),
             noise_threshold,
         )
 
     # --- frames and frame-local vision ---------------------------------------------------
 
-    @_image_reply
+    @image_reply
     def exposed_get_frame(self, lease_id, fmt: str, region, after: float | None, quality: int = 90):
         rt = self._rt(lease_id)
         if after is None:
@@ -189,7 +127,7 @@ class LabService(rpyc.Service):
             "height": frame.shape[0],
         }, encode_image(crop, fmt, quality)
 
-    @_plain_args
+    @plain_args
     def exposed_match(self, lease_id, image_png: bytes, region, params_json) -> dict:
         rt = self._rt(lease_id)
         return screen_ops.match_once(
@@ -199,7 +137,7 @@ class LabService(rpyc.Service):
             screen_ops.match_params(params_json),
         )
 
-    @_plain_args
+    @plain_args
     def exposed_match_all(self, lease_id, image_png: bytes, region, params_json) -> list[dict]:
         rt = self._rt(lease_id)
         return screen_ops.match_all(
@@ -209,7 +147,7 @@ class LabService(rpyc.Service):
             screen_ops.match_params(params_json),
         )
 
-    @_plain_args
+    @plain_args
     def exposed_wait_for_match(
         self, lease_id, image_png: bytes, region, params_json, timeout_secs, consecutive
     ) -> dict:
@@ -219,11 +157,11 @@ class LabService(rpyc.Service):
             screen_ops.reference_image(image_png),
             region_from_wire(region),
             screen_ops.match_params(params_json),
-            _timeout(timeout_secs),
+            timeout(timeout_secs),
             int(consecutive),
         )
 
-    @_plain_args
+    @plain_args
     def exposed_wait_for_motion(
         self, lease_id, region, mask_png, timeout_secs, consecutive, noise_threshold
     ) -> dict:
@@ -232,12 +170,12 @@ class LabService(rpyc.Service):
             rt.ring,
             region_from_wire(region),
             mask_from_wire(mask_png),
-            _timeout(timeout_secs),
+            timeout(timeout_secs),
             consecutive,
             noise_threshold,
         )
 
-    @_plain_args
+    @plain_args
     def exposed_detect_motion(
         self, lease_id, region, mask_png, noise_threshold, since, max_frames
     ) -> list[dict]:
@@ -251,14 +189,14 @@ class LabService(rpyc.Service):
             max(1, min(int(max_frames), 600)),
         )
 
-    @_plain_args
+    @plain_args
     def exposed_is_black(self, lease_id, region, mask_png, threshold) -> dict:
         rt = self._rt(lease_id)
         return screen_ops.is_black(
             rt.ring, region_from_wire(region), mask_from_wire(mask_png), threshold
         )
 
-    @_plain_args
+    @plain_args
     def exposed_wait_for_black(self, lease_id, region, mask_png, threshold, timeout_secs) -> dict:
         rt = self._rt(lease_id)
         return screen_ops.wait_for_black(
@@ -266,45 +204,45 @@ class LabService(rpyc.Service):
             region_from_wire(region),
             mask_from_wire(mask_png),
             threshold,
-            _timeout(timeout_secs),
+            timeout(timeout_secs),
         )
 
-    @_plain_args
+    @plain_args
     def exposed_is_frozen(self, lease_id, region, mask_png, freeze_secs, noise_threshold) -> dict:
         rt = self._rt(lease_id)
         return screen_ops.is_frozen(
             rt.ring,
             region_from_wire(region),
             mask_from_wire(mask_png),
-            _timeout(freeze_secs),
+            timeout(freeze_secs),
             noise_threshold,
         )
 
     # --- serial --------------------------------------------------------------------------
 
-    @_plain_args
+    @plain_args
     def exposed_serial_write(self, lease_id, data: bytes) -> int:
         rt, _ = self._part(lease_id, "serial")
         rt.console.write(bytes(data))
         return len(data)
 
-    @_image_reply
+    @image_reply
     def exposed_serial_read(self, lease_id, timeout_secs):
         rt, _ = self._part(lease_id, "serial")
-        return {}, rt.console.read(_timeout(timeout_secs))
+        return {}, rt.console.read(timeout(timeout_secs))
 
-    @_plain_args
+    @plain_args
     def exposed_serial_expect(self, lease_id, pattern: str, timeout_secs) -> dict:
         rt, _ = self._part(lease_id, "serial")
-        return rt.console.expect(str(pattern), _timeout(timeout_secs))
+        return rt.console.expect(str(pattern), timeout(timeout_secs))
 
-    @_plain_args
+    @plain_args
     def exposed_serial_discard(self, lease_id, before: int) -> int:
         """Drop unread output logged before offset ``before`` (a test's start)."""
         rt, _ = self._part(lease_id, "serial")
         return rt.console.discard(int(before))
 
-    @_image_reply
+    @image_reply
     def exposed_serial_log(self, lease_id, since: int):
         rt, _ = self._part(lease_id, "serial")
         end, data = rt.console.log(int(since))
@@ -312,7 +250,7 @@ class LabService(rpyc.Service):
 
     # --- adb -----------------------------------------------------------------------------
 
-    @_plain_args
+    @plain_args
     def exposed_adb_shell(self, lease_id, command: str, timeout_secs) -> dict:
         """Run ``command`` in the device's shell: ``{"status", "output"}`` (output bounded)."""
         _, adb = self._part(lease_id, "adb")
@@ -321,12 +259,12 @@ class LabService(rpyc.Service):
             raise ValueError(
                 f"an adb shell command must be 1 to {MAX_ADB_COMMAND} characters without NUL"
             )
-        status, output = adb.shell(command, _timeout(timeout_secs))
+        status, output = adb.shell(command, timeout(timeout_secs))
         return {"status": status, "output": bytes(output).decode("utf-8", "replace")}
 
     # --- power ---------------------------------------------------------------------------
 
-    @_plain_args
+    @plain_args
     def exposed_power(self, lease_id, action: str, off_secs: float = 1.0) -> dict:
         _, power = self._part(lease_id, "power")
         if action == "on":
@@ -335,7 +273,7 @@ class LabService(rpyc.Service):
             power.set(False)
         elif action == "cycle":
             power.set(False)
-            time.sleep(_timeout(off_secs))
+            time.sleep(timeout(off_secs))
             power.set(True)
         elif action != "status":
             raise ValueError(f"unknown power action {action!r}; use on, off, cycle or status")
@@ -343,29 +281,29 @@ class LabService(rpyc.Service):
 
     # --- simulated devices only -------------------------------------------------------------
 
-    @_plain_args
+    @plain_args
     def exposed_sim_inject(self, lease_id, fault: str, params_json: str) -> dict:
         _, sim = self._part(lease_id, "sim")
         sim.inject(str(fault), json.loads(params_json or "{}"))
         return sim.faults()
 
-    @_plain_args
+    @plain_args
     def exposed_sim_clear(self, lease_id) -> dict:
         _, sim = self._part(lease_id, "sim")
         sim.clear()
         return sim.faults()
 
-    @_plain_args
+    @plain_args
     def exposed_sim_faults(self, lease_id) -> dict:
         _, sim = self._part(lease_id, "sim")
         return sim.faults()
 
-    @_plain_args
+    @plain_args
     def exposed_sim_events(self, lease_id) -> list[dict]:
         _, sim = self._part(lease_id, "sim")
         return sim.events()
 
-    @_plain_args
+    @plain_args
     def exposed_sim_state(self, lease_id) -> dict:
         _, sim = self._part(lease_id, "sim")
         return sim.state()

@@ -71,6 +71,24 @@ class SerialPort(abc.ABC):
         """Release the port."""
 
 
+class AudioSource(abc.ABC):
+    """Sound from the device: an HDMI capture's ALSA device, a stream's audio, the simulator.
+
+    Samples are mono signed 16-bit at :attr:`rate`, stamped on the same clock as the
+    video frames (``time.time()`` on the lab host), so a clip's sound and picture line up.
+    """
+
+    rate: int  # samples per second
+
+    @abc.abstractmethod
+    def read(self) -> tuple[np.ndarray, float]:
+        """Block until the next chunk arrives; return it (int16, shape ``(n,)``) with the
+        time of its first sample."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the hardware."""
+
+
 class AdbShell(abc.ABC):
     """An Android Debug Bridge link to the device: shell commands and device facts."""
 
@@ -118,13 +136,14 @@ class Device:
     power: PowerSwitch | None = None
     serial: SerialPort | None = None
     adb: AdbShell | None = None
+    audio: AudioSource | None = None
     sim: SimControl | None = None
     extra: dict = field(default_factory=dict)
 
     @property
     def capabilities(self) -> list[str]:
         caps = ["video"]
-        parts = ("keys", "power", "serial", "adb", "sim")
+        parts = ("keys", "power", "serial", "adb", "audio", "sim")
         caps += [n for n in parts if getattr(self, n) is not None]
         return caps
 
@@ -132,7 +151,7 @@ class Device:
         """Start background parts (the simulator's clock, consoles)."""
 
     def stop(self) -> None:
-        for part in (self.video, self.keys, self.power, self.serial, self.adb):
+        for part in (self.video, self.audio, self.keys, self.power, self.serial, self.adb):
             close = getattr(part, "close", None)
             if close is not None:
                 close()

@@ -9,12 +9,15 @@ mess never becomes the next test's failure.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from pytest_virtualpy.errors import LabError
 from pytest_virtualpy.lab.device import DeviceClient
 from pytest_virtualpy.lab.session import LabSession
 from pytest_virtualpy.remote import Remote
@@ -91,8 +94,9 @@ def lab(request: pytest.FixtureRequest) -> LabSession:
 
 
 @pytest.fixture
-def _virtualpy_device(request: pytest.FixtureRequest, lab: LabSession) -> DeviceContext:
+def _virtualpy_device(request: pytest.FixtureRequest, lab: LabSession) -> Iterator[DeviceContext]:
     device = lab.open()
+    device.set_test(request.node.nodeid)  # lab owners see it on the live page
     is_sim = "sim" in device.info.get("capabilities", [])
     if request.node.get_closest_marker("sim_only") and not is_sim:
         pytest.skip(f"needs the simulated box; {device.name} is real hardware")
@@ -115,7 +119,9 @@ def _virtualpy_device(request: pytest.FixtureRequest, lab: LabSession) -> Device
     if serial_start is not None:
         ctx.serial_start = serial_start
     request.node.stash[CONTEXT_KEY] = ctx
-    return ctx
+    yield ctx
+    with contextlib.suppress(LabError):  # a lab gone by now is reported by the test itself
+        device.set_test(None)
 
 
 @pytest.fixture

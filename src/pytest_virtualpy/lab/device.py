@@ -27,6 +27,10 @@ class DeviceClient:
     def _call_bytes(self, method: str, *args: Any, wait_secs: float = 0.0) -> tuple[Any, bytes]:
         return self.client.call_bytes(method, self.lease_id, *args, wait_secs=wait_secs)
 
+    def set_test(self, test: str | None) -> dict:
+        """Tell the daemon which test runs on this device now (None: between tests)."""
+        return self._call("set_test", test)
+
     # keys
     def keys(self) -> list[str]:
         return self._call("keys")
