@@ -182,6 +182,22 @@ def test_results_have_steps_labels_and_screenshots(allure_run, pytester):
     assert press["name"] == "press KEY_OK" and press["status"] == "broken"
 
 
+def test_fixtures_have_readable_names_and_a_status_and_evidence_comes_first(allure_run):
+    containers = [json.loads(f.read_text()) for f in allure_run.glob("*-container.json")]
+    fixtures = [f for c in containers for f in c.get("befores", []) + c.get("afters", [])]
+    assert fixtures
+    for f in fixtures:  # not "remote::<lambda>" with status "?"
+        assert "::" not in f["name"] and "<lambda>" not in f["name"], f["name"]
+        assert f.get("status") in ("passed", "failed", "broken", "skipped"), f
+    names = {f["name"] for f in fixtures}
+    assert {"virtualpy device", "virtualpy device: teardown", "tv_screen", "stb"} <= names
+
+    timeout = _tests(allure_run)["test_match_timeout"]
+    order = [a["name"] for a in timeout["attachments"]]
+    assert order.index("failure-annotated.png") < order.index("failure.png"), order
+    assert all(not s.get("attachments") for s in _walk(timeout["steps"])), "evidence on a step"
+
+
 def test_html_report_holds_the_failure_screenshot(request, pytester, tmp_path):
     dev = _load_dev()
     try:

@@ -8,7 +8,9 @@ failure (an ``AssertionError``, e.g. ``UITestFailure``) and "broken" for anythin
 else (e.g. ``LabError``), as allure-pytest decides for tests; a check that
 returned a negative result without raising (``match`` found nothing,
 ``press_and_wait`` timed out) is "failed". Screenshots, annotated screenshots,
-serial logs and clips become attachments of the running step, or of the test.
+serial logs and clips become attachments of the running step, or of the test
+(failure evidence first: the clip, the annotated screenshot, the serial log); fixture
+set-up and teardown get readable names and a status (:mod:`allure_tidy`).
 Each test is labelled with its device, model, lab, run and build.
 
 Without ``--alluredir`` nothing is registered, so it costs nothing (allure is
@@ -52,6 +54,8 @@ class AllureAdapter:
         from allure_commons import plugin_manager
         from allure_commons.types import AttachmentType
 
+        from pytest_virtualpy.allure_tidy import AllureTidy
+
         self.config = config
         self._listener = listener
         self._allure = allure
@@ -67,6 +71,8 @@ class AllureAdapter:
             ".webm": AttachmentType.WEBM,
         }
         self._uuids: dict[int, str] = {}  # id(Step) -> Allure step uuid, while it runs
+        self._tidy = AllureTidy()  # readable fixture names; evidence first
+        plugin_manager.register(self._tidy)
 
     # --- steps --------------------------------------------------------------------------
 
@@ -109,15 +115,48 @@ class AllureAdapter:
 
     @pytest.hookimpl
     def pytest_virtualpy_artifact(self, item: pytest.Item, artifact: dict) -> None:
+        """Attach to the running virtualpy step, else to the test itself (never to a
+        fixture's teardown that happens to be open), evidence first on the test's page."""
         self._label(item)
         path = Path(artifact["path"])
         suffix = path.suffix.lower()
-        self._allure.attach.file(
+        name = artifact.get("name") or path.name
+        kind = self._types.get(suffix)
+        extension = suffix.lstrip(".") or None
+        reporter = getattr(self._listener, "allure_logger", None)
+        test_uuid = self._test_uuid(item)
+        if reporter is None or test_uuid is None:  # an allure-pytest we don't know
+            self._allure.attach.file(
+                str(path), name=name, attachment_type=kind, extension=extension
+            )
+            return
+        step_uuid = next(reversed(self._uuids.values()), None)
+        parent = step_uuid if step_uuid is not None else test_uuid
+        owner = reporter.get_item(parent)
+        reporter.attach_file(
+            uuid.uuid4(),
             str(path),
-            name=artifact.get("name") or path.name,
-            attachment_type=self._types.get(suffix),
-            extension=suffix.lstrip(".") or None,
+            name=name,
+            attachment_type=kind,
+            extension=extension,
+            parent_uuid=parent,
         )
+        if owner is not None and parent == test_uuid and owner.attachments:
+            self._tidy.rank(owner.attachments[-1].source, artifact.get("kind"))
+            self._tidy.order(owner.attachments)
+
+    def _test_uuid(self, item: pytest.Item) -> str | None:
+        """allure-pytest's uuid for the running test, if it can be found."""
+        try:
+            return self._listener._cache.get(item.nodeid)
+        except Exception:
+            return None
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        from allure_commons import plugin_manager
+
+        if plugin_manager.is_registered(self._tidy):
+            plugin_manager.unregister(self._tidy)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
