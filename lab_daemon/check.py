@@ -10,7 +10,8 @@ For each device it builds the driver stack with :func:`lab_daemon.factory.build_
 - ``power``: reads its state (a command switch runs its ``status`` command); it is never
   switched;
 - ``serial``: counts the bytes that arrive while the video is measured; nothing is written;
-- ``adb``: ``info()`` (the device's model and serial).
+- ``adb``: ``info()`` (the device's model and serial);
+- ``audio``: reads sound for ``seconds``: the rate measured and its level (dBFS).
 
 A part that cannot even be opened is reported with the reason, and the device is built
 again without it so that the other parts are still tried. Every device is closed
@@ -25,18 +26,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from lab_daemon.config import DeviceConfig, LabConfig
 from lab_daemon.devices.base import Device
-from lab_daemon.factory import build_device
+from lab_daemon.factory import PART_FIELDS, build_device
 
-#: lab.toml's part names -> the Device fields that hold them, in the table's order
-PART_FIELDS = {
-    "video": "video",
-    "remote": "keys",
-    "power": "power",
-    "serial": "serial",
-    "adb": "adb",
-}
 #: a part that says nothing within this long (beyond its measuring time) has failed
 ANSWER_SECS = 20.0
 
@@ -227,6 +222,22 @@ def check_adb(adb) -> tuple[bool, str]:
     return True, ", ".join(facts) or "connected"
 
 
+def check_audio(audio, seconds: float) -> tuple[bool, str]:
+    """Read sound for ``seconds``: how many samples came a second, and how loud."""
+    from lab_daemon.audio import rms_db
+
+    chunks, end = [], time.monotonic() + seconds
+    while time.monotonic() < end:
+        chunks.append(audio.read()[0])
+    samples = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
+    rate = len(samples) / seconds
+    detail = f"{rate:.0f} samples/s (nominal {audio.rate}), level {rms_db(samples):.1f} dBFS"
+    if not getattr(audio, "signal", True):
+        why = getattr(audio, "last_error", None) or "no sound"
+        return False, f"{detail}; silence only: {why}"
+    return rate > audio.rate / 2, detail
+
+
 def _run_parts(
     device: Device, kinds: dict[str, str], seconds: float, signal_wait_secs: float, say
 ) -> list[PartResult]:
@@ -241,6 +252,7 @@ def _run_parts(
             "power": lambda d=driver: check_power(d),
             "serial": lambda d=driver: check_serial(d, seconds),
             "adb": lambda d=driver: check_adb(d),
+            "audio": lambda d=driver: check_audio(d, seconds),
         }[part]
     answers: dict[str, tuple[bool, str]] = {}
 

@@ -4,6 +4,10 @@ virtualpy-lab serve --config lab.toml
 virtualpy-lab check --config lab.toml
 virtualpy-lab sim --devices 2 --port 18861
 virtualpy-lab screenshot --lab 127.0.0.1:18861 --device sim-0 -o home.png
+virtualpy-lab live-url --lab pi-03       # a signed link to the lab's live page
+
+--lab takes a lab name from labs.toml (see --labs-file) or HOST:PORT (token in
+$VIRTUALPY_LAB_TOKEN).
 """
 
 from __future__ import annotations
@@ -47,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--boot-secs", type=float, default=3.0)
     sim.add_argument("--name", default="sim", help="lab name (default: sim)")
     sim.add_argument(
+        "--live-port",
+        type=int,
+        help="port of the live page (default: PORT+1, or a free one when --port is 0; "
+        "0 picks a free one)",
+    )
+    sim.add_argument(
         "--exit-with-parent",
         type=int,
         metavar="PID",
@@ -70,16 +80,32 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("-v", "--verbose", action="store_true")
 
     shot = sub.add_parser("screenshot", help="save the current frame of a device as PNG")
-    shot.add_argument("--lab", required=True, help="daemon address HOST:PORT")
+    shot.add_argument("--lab", required=True, help=LAB_HELP)
     shot.add_argument("--device", help="device name (default: the first free one)")
     shot.add_argument("--region", help="crop to X,Y,WIDTH,HEIGHT")
     shot.add_argument("-o", "--output", type=Path, required=True)
     shot.add_argument(
         "--token-env",
-        default=TOKEN_ENV,
-        help=f"environment variable holding the token (default {TOKEN_ENV})",
+        help=f"environment variable holding the token (default: the lab's token_env in "
+        f"labs.toml, else {TOKEN_ENV})",
     )
+
+    live = sub.add_parser("live-url", help="print a signed link to a lab's live page")
+    live.add_argument("--lab", required=True, help=LAB_HELP)
+    live.add_argument(
+        "--hours", type=float, default=12.0, help="how long the link stays valid (default 12)"
+    )
+    for s in (shot, live):
+        s.add_argument(
+            "--labs-file",
+            type=Path,
+            default=Path("labs.toml"),
+            help="lab inventory naming the labs (default ./labs.toml)",
+        )
     return p
+
+
+LAB_HELP = "a lab name from labs.toml, or the daemon's address HOST:PORT"
 
 
 FIRST_FRAME_SECS = 10.0  # how long serving waits for every device's first real frame
@@ -99,12 +125,14 @@ def _watch_parent(pid: int, stop) -> None:
 def _serve(cfg: LabConfig, ready_file: Path | None, parent: int | None = None) -> NoReturn:
     from lab_daemon.factory import build_device
     from lab_daemon.host import LabHost
+    from lab_daemon.live import listen as listen_live
     from lab_daemon.server import make_server
 
     token, where = load_or_create_token(Path(cfg.token_file) if cfg.token_file else None)
     devices = [build_device(d) for d in cfg.devices]
     host = LabHost(cfg.name, devices, tables=cfg.tables)
     server = make_server(host, token, cfg.bind, cfg.port)
+    live = listen_live(host, token, host.tables["live"], cfg.port)  # a busy port fails here
     host.start()
     for name in host.wait_for_video(FIRST_FRAME_SECS):  # so the first get_frame is real
         print(
@@ -119,6 +147,20 @@ def _serve(cfg: LabConfig, ready_file: Path | None, parent: int | None = None) -
         flush=True,
     )
     print(f"virtualpy-lab: token from {where}", flush=True)
+    if live is not None:
+        live.start()
+        host.live = {"port": live.port, "bind": live.settings.bind}
+        print(
+            f"virtualpy-lab: live view on http://{live.settings.bind}:{live.port}/ "
+            f"(open it with the link from: virtualpy-lab live-url --lab {address})",
+            flush=True,
+        )
+        if live.settings.bind not in ("127.0.0.1", "localhost", "::1"):
+            print(
+                f"virtualpy-lab: WARNING: the live page listens on {live.settings.bind} over "
+                "plain HTTP: anyone holding a link, or seeing the traffic, can watch",
+                flush=True,
+            )
     if cfg.bind not in ("127.0.0.1", "localhost", "::1"):
         print(
             f"virtualpy-lab: WARNING: listening on {cfg.bind}, reachable from the network; "
@@ -134,6 +176,7 @@ def _serve(cfg: LabConfig, ready_file: Path | None, parent: int | None = None) -
                     "lab": cfg.name,
                     "devices": [d.name for d in devices],
                     "pid": os.getpid(),
+                    "live": host.live,
                 }
             )
         )
@@ -149,6 +192,8 @@ def _serve(cfg: LabConfig, ready_file: Path | None, parent: int | None = None) -
     try:
         server.start()
     finally:
+        if live is not None:
+            live.stop()
         host.stop()
     # Leave without interpreter finalization: driver threads (FFmpeg, pyserial, lircd
     # clients) are daemon threads, and one caught mid-call by finalization can abort.
@@ -157,18 +202,60 @@ def _serve(cfg: LabConfig, ready_file: Path | None, parent: int | None = None) -
     os._exit(0)
 
 
+def _lab(args) -> tuple[str, str]:
+    """``--lab`` (a labs.toml name or HOST:PORT) -> ``(address, token)``."""
+    from dataclasses import replace
+
+    from pytest_virtualpy.lab.inventory import resolve_one
+
+    spec = resolve_one(args.lab, args.labs_file)
+    if getattr(args, "token_env", None):
+        spec = replace(spec, token_env=args.token_env)
+    return spec.address, spec.token()
+
+
+def _live_url(args) -> int:
+    from pytest_virtualpy.lab.client import LabClient, parse_address
+    from pytest_virtualpy.lab.live_link import MAX_VALID_SECS, make_url
+
+    if not 0 < args.hours * 3600 <= MAX_VALID_SECS:
+        raise ConfigError(f"--hours must be above 0 and at most {MAX_VALID_SECS // 3600}")
+    address, token = _lab(args)
+    with LabClient.connect(address, token, client_name="virtualpy-lab-live-url") as client:
+        hello = client.hello()
+    live = hello.get("live")
+    if not live:
+        raise ConfigError(
+            f"lab {hello.get('lab')!r} at {address} serves no live page: set [lab.live] "
+            "enabled = true in its lab.toml (or its daemon predates the live view)"
+        )
+    host = parse_address(address)[0]
+    # the daemon's clock signs, so a skewed clock here neither shortens nor lengthens it
+    print(make_url(host, live["port"], token, args.hours * 3600, now=hello["time"]))
+    if live.get("bind") in ("127.0.0.1", "::1", "localhost") and host not in (
+        "127.0.0.1",
+        "::1",
+        "localhost",
+    ):
+        print(
+            f"virtualpy-lab: note: the live page listens on {live['bind']} only; reach it "
+            f"through a tunnel (ssh -L {live['port']}:127.0.0.1:{live['port']} {host}, then "
+            "open the link with localhost) or set [lab.live] bind",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def _screenshot(args) -> int:
     from pytest_virtualpy.lab.client import LabClient
     from pytest_virtualpy.lab.device import DeviceClient
 
-    token = os.environ.get(args.token_env, "")
-    if not token:
-        raise ConfigError(f"set {args.token_env} to the lab's token")
+    address, token = _lab(args)
     try:
         region = tuple(int(v) for v in args.region.split(",")) if args.region else None
     except ValueError:
         raise ConfigError(f"--region wants X,Y,WIDTH,HEIGHT, got {args.region!r}") from None
-    with LabClient.connect(args.lab, token, client_name="virtualpy-lab-screenshot") as client:
+    with LabClient.connect(address, token, client_name="virtualpy-lab-screenshot") as client:
         device = DeviceClient(client, client.lease(args.device, "screenshot", ttl_secs=30))
         try:
             _, png = device.get_frame(region=region)
@@ -215,9 +302,12 @@ def main(argv: list[str] | None = None) -> int:
                 for i in range(args.devices)
             ]
             cfg = LabConfig(args.name, args.bind, args.port, devices)
+            cfg.tables["live"] = dict(cfg.tables["live"], bind=args.bind, port=args.live_port)
             return _serve(cfg, args.ready_file, args.exit_with_parent)
         if args.command == "check":
             return _check(args)
+        if args.command == "live-url":
+            return _live_url(args)
         return _screenshot(args)
     except (VirtualpyError, OSError) as e:
         print(f"virtualpy-lab: error: {e}", file=sys.stderr)

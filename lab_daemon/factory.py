@@ -8,7 +8,14 @@ from lab_daemon.devices.registry import driver_class
 from pytest_virtualpy.errors import ConfigError
 
 #: lab.toml's part names -> the Device fields that hold them
-_FIELDS = {"video": "video", "remote": "keys", "power": "power", "serial": "serial", "adb": "adb"}
+PART_FIELDS = {
+    "video": "video",
+    "remote": "keys",
+    "power": "power",
+    "serial": "serial",
+    "adb": "adb",
+    "audio": "audio",
+}
 
 
 def build_device(cfg: DeviceConfig) -> Device:
@@ -25,16 +32,20 @@ def build_device(cfg: DeviceConfig) -> Device:
         width, height = parse_resolution(opts.pop("resolution", "720p"))
         return SimDevice(SimulatedBox(cfg.name, width=width, height=height, **opts))
     built: dict[str, object] = {}
-    order = sorted(cfg.parts, key=lambda p: p != "adb")  # the adb link first: others ride on it
+    # the adb link first (others ride on it), then the audio (a stream's goes to its video)
+    order = sorted(cfg.parts, key=lambda p: (p != "adb", p != "audio"))
+    stream_audio = cfg.parts.get("audio", ("",))[0] == "stream"
     try:
         for part in order:
             kind, opts = cfg.parts[part]
             cls = driver_class(part, kind)
-            if kind == "adb":
+            if part == "video" and stream_audio:
+                driver = stream_video(cls, opts, cfg.name, built["audio"])
+            elif kind == "adb":
                 driver = cls.from_options(opts, cfg.name, adb=built["adb"])
             else:
                 driver = cls.from_options(opts, cfg.name)
-            built[_FIELDS[part]] = driver
+            built[PART_FIELDS[part]] = driver
     except Exception as e:
         for driver in built.values():
             close = getattr(driver, "close", None)
@@ -45,3 +56,14 @@ def build_device(cfg: DeviceConfig) -> Device:
         raise ConfigError(f"device {cfg.name!r}: {part} ({kind}) cannot be opened: {e}") from e
     extra = {"navigation": cfg.navigation} if cfg.navigation else {}
     return Device(name=cfg.name, model=cfg.model or cfg.name, kind="hardware", extra=extra, **built)
+
+
+def stream_video(cls, opts: dict, device: str, audio: object) -> object:
+    """A video driver that also feeds ``audio`` (``audio = { kind = "stream" }``)."""
+    if not getattr(cls, "CARRIES_AUDIO", False):
+        raise ConfigError(
+            f'device {device!r}: audio kind "stream" takes the sound of a video stream read '
+            f"with FFmpeg (a file or URL), and this video ({cls.__name__}) carries none: use "
+            'audio = { kind = "alsa", device = "hw:1,0" } (see `arecord -l`)'
+        )
+    return cls.from_options(opts, device, audio=audio)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from lab_daemon import lab_options
+from lab_daemon.audio import AudioRing, AudioThread, ring_seconds
 from lab_daemon.capture import CaptureThread, FrameRing
 from lab_daemon.console import Console
 from lab_daemon.devices.base import Device
 from lab_daemon.leases import LeaseTable
+from lab_daemon.monitor import attach_monitors
+from lab_daemon.recording.recorder import Recorder
 from pytest_virtualpy.errors import DeviceUnavailable
 
 
@@ -24,6 +28,10 @@ class DeviceRuntime:
     #: background threads beside the capture (audio, recording, monitoring): each has
     #: ``start()``, ``stop()`` and ``join(timeout)``; started after, stopped before capture
     workers: list = field(default_factory=list)
+    #: the rolling recording (a worker too), None with [lab.recording] enabled = false
+    recorder: Any = None
+    #: the device's recent sound (its AudioThread is in ``workers``); None without audio
+    audio: AudioRing | None = None
 
     def info(self) -> dict:
         d = self.device
@@ -48,6 +56,8 @@ class DeviceRuntime:
             "capturing": self.capture.is_alive(),
             "signal": bool(getattr(self.device.video, "signal", True)),  # False: no-signal
             "last_frame_age_secs": None if age is None else round(age, 3),
+            #: {rate, chunks, gaps, overlaps, last_chunk_age_secs}; None without audio
+            "audio": None if self.audio is None else self.audio.stats(),
         }
 
 
@@ -78,6 +88,8 @@ class LabHost:
         self.tables = {t: lab_options.defaults(t) for t in lab_options.TABLES}
         self.tables.update(tables or {})
         self.started = time.time()
+        #: the live page's address once it listens (``{"port", "bind"}``), for hello()
+        self.live: dict | None = None
         self.leases = LeaseTable(d.name for d in devices)
         self._runtimes: dict[str, DeviceRuntime] = {}
         for d in devices:
@@ -86,6 +98,22 @@ class LabHost:
             self._runtimes[d.name] = DeviceRuntime(
                 d, ring, CaptureThread(d.name, d.video, ring), console
             )
+            self._add_audio(self._runtimes[d.name])
+            self._add_recorder(self._runtimes[d.name])
+        #: what the watchdogs found ([lab.monitor]); they are in each device's workers
+        self.incidents = attach_monitors(self)
+
+    def _add_audio(self, rt: DeviceRuntime) -> None:
+        source = rt.device.audio
+        if source is not None:
+            rt.audio = AudioRing(source.rate, ring_seconds(self.tables["recording"]))
+            rt.workers.append(AudioThread(rt.device.name, source, rt.audio))
+
+    def _add_recorder(self, rt: DeviceRuntime) -> None:
+        options = self.tables["recording"]
+        if options.get("enabled", True):
+            rt.recorder = Recorder(rt.device.name, rt.ring, rt.device.video.fps, options, self.name)
+            rt.workers.append(rt.recorder)
 
     def start(self) -> None:
         for rt in self._runtimes.values():

@@ -15,16 +15,19 @@ import time
 import rpyc
 
 from lab_daemon import screen_ops
+from lab_daemon.audio.methods import AudioMethods
 from lab_daemon.exposing import ServiceBase, image_reply, plain_args, timeout
 from lab_daemon.host import LabHost
 from lab_daemon.imaging import encode_image, mask_from_wire, region_from_wire
+from lab_daemon.monitor.methods import MonitorMethods
+from lab_daemon.recording.methods import RecordingMethods
 from pytest_virtualpy import __version__
 
 PROTOCOL_VERSION = 4  # 2: serial_discard; 3: adb_shell; 4: audio, clips, live view, incidents
 MAX_ADB_COMMAND = 4096  # characters of one adb shell command
 
 
-class LabService(ServiceBase, rpyc.Service):
+class LabService(AudioMethods, RecordingMethods, MonitorMethods, ServiceBase, rpyc.Service):
     """One instance per connection; all state lives in the shared :class:`LabHost`."""
 
     def __init__(self, host: LabHost):
@@ -39,6 +42,7 @@ class LabService(ServiceBase, rpyc.Service):
             "protocol": PROTOCOL_VERSION,
             "lab": self.host.name,
             "time": time.time(),
+            "live": self.host.live,  # {"port": N, "bind": ...}, None if the page is off
         }
 
     @plain_args
@@ -52,6 +56,8 @@ class LabService(ServiceBase, rpyc.Service):
             "lab": self.host.name,
             "uptime_secs": round(time.time() - self.host.started, 3),
             "devices": {rt.device.name: rt.health() for rt in self.host.runtimes},
+            # per device: the incident kinds open now and how many it had (monitoring)
+            "incidents": self.host.incidents.summary(),
         }
 
     # --- leases ------------------------------------------------------------------------

@@ -4,7 +4,8 @@ Nothing here writes result rows by hand: every row comes from ``pytest --results
 postgresql://...`` runs of the example suite and of a small generated test file, so the
 dashboards are checked against exactly what the results layer records.
 
-The seed is four pytest sessions:
+The seed is four pytest sessions, then the incidents of a real lab daemon written by a
+real ``virtualpy monitor --once`` (:func:`seed_incidents`):
 
 1. a subset of ``examples/`` with ``--build b1``;
 2. the same subset with ``--build b2`` (two builds: KPI trends and pass rate per build);
@@ -184,8 +185,64 @@ def seed_by_real_runs(url: str, workdir: Path) -> Seed:
 
     for flaky_fails in ("1", "0"):
         seed.sessions.append(_generated_run(workdir, common, flaky_fails))
+    seed.sessions.append(seed_incidents(url, workdir))
     seed.finished = time.time()
     return seed
+
+
+#: the lab whose incidents the seed records, and what each of its boxes goes through
+INCIDENT_LAB = "grafana-lab"
+VIRTUALPY = str(Path(sys.executable).parent / "virtualpy")  # the installed command
+INCIDENTS = {"box-0": ("black", "ended"), "box-1": ("frozen", "open")}
+
+
+def seed_incidents(url: str, workdir: Path) -> str:
+    """Incidents recorded by a real ``virtualpy monitor --once`` from a real daemon: box-0
+    goes black and back (an ended ``black`` incident), box-1 freezes (an open ``frozen``
+    one). Silence is off: the boxes sit on their (silent) home screen."""
+    from monitor_lab import FAST, serve_lab, sim_devices
+
+    from pytest_virtualpy.lab.client import LabClient
+    from pytest_virtualpy.lab.device import DeviceClient
+
+    monitor = dict(FAST, silence_secs=0.0)
+    served = serve_lab(workdir / "lab", INCIDENT_LAB, sim_devices(2, "box"), monitor)
+    try:
+        with LabClient.connect(served.address, served.token, client_name="seed") as client:
+            boxes = {}
+            for name in INCIDENTS:
+                boxes[name] = DeviceClient(client, client.lease(name, "seed", 60))
+            _until(lambda: _open_kinds(client) == set(), "no incident after the boot")
+            boxes["box-0"].sim_inject("black", {})
+            boxes["box-1"].sim_inject("freeze", {})
+            _until(lambda: _open_kinds(client) == {"black", "frozen"}, "both incidents")
+            boxes["box-0"].sim_clear()
+            _until(lambda: _open_kinds(client) == {"frozen"}, "the end of the black screen")
+        env = dict(os.environ, VIRTUALPY_LAB_TOKEN=served.token)
+        proc = subprocess.run(
+            [VIRTUALPY, "monitor", "--once", "--lab", served.address, "--results-db", url],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        served.stop()
+    if proc.returncode != 0:
+        raise RuntimeError(f"virtualpy monitor --once failed:\n{proc.stdout}{proc.stderr}")
+    return f"incidents: {proc.stdout.strip()}"
+
+
+def _open_kinds(client) -> set[str]:
+    return {i["kind"] for i in client.call("incidents", 0)["open"]}
+
+
+def _until(predicate, what: str, timeout: float = 20.0) -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise RuntimeError(f"seeding incidents: {what} not seen within {timeout} s")
+        time.sleep(0.1)
 
 
 def seed_one_run(url: str, workdir: Path) -> Seed:

@@ -592,3 +592,47 @@ def test_usage_errors_do_not_make_a_test_flaky(db, resolved, time_range, panel_i
     assert "test_generated.py::test_sometimes_fails" in flaky(sql)
     assert misspells not in flaky(sql)
     assert misspells in flaky(sql.replace(USAGE_FILTER, "")), "the seed has no such test"
+
+
+# --- by value: incidents from a real daemon, written by a real `virtualpy monitor` ---------
+
+
+def _incident_rows(db, resolved, time_range, panel_id) -> list[dict[str, Any]]:
+    sql, _ = _panel_sql("lab-health", panel_id, resolved, time_range)
+    cur = db.execute(sql)
+    columns = [c.name for c in cur.description]
+    rows = [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
+    return [r for r in rows if r["lab"] == seed_incident_lab()]
+
+
+def seed_incident_lab() -> str:
+    import grafana_seed
+
+    return grafana_seed.INCIDENT_LAB
+
+
+def test_incidents_per_device_counts_open_and_ended(db, resolved, time_range):
+    rows = _incident_rows(db, resolved, time_range, 6)
+    got = {r["device"]: (r["open_now"], r["open"], r["incidents"]) for r in rows}
+    assert got == {"box-1": ("frozen", 1, 1), "box-0": ("", 0, 1)}
+    assert [r["device"] for r in rows] == ["box-1", "box-0"], "open ones first"
+    assert all(r["minutes"] >= 0 for r in rows)
+
+
+def test_open_and_recent_incidents_lists_each_once(db, resolved, time_range):
+    import grafana_seed
+
+    rows = _incident_rows(db, resolved, time_range, 7)
+    got = [(r["device"], r["kind"], r["state"]) for r in rows]
+    expected = [(dev, kind, state) for dev, (kind, state) in grafana_seed.INCIDENTS.items()]
+    assert sorted(got) == sorted(expected) and got[0][2] == "open", got
+    black = next(r for r in rows if r["kind"] == "black")
+    assert black["ended"] > black["time"] and black["seconds"] >= 1.0
+    assert next(r for r in rows if r["kind"] == "frozen")["ended"] is None
+
+
+def test_incident_panels_leave_out_what_ended_before_the_range(db, resolved, time_range):
+    """Shift the range to after the seed: the ended incident goes, the open one stays."""
+    later = (time_range[1] + dt.timedelta(hours=1), time_range[1] + dt.timedelta(hours=2))
+    rows = _incident_rows(db, resolved, later, 7)
+    assert [(r["device"], r["state"]) for r in rows] == [("box-1", "open")]

@@ -8,6 +8,7 @@ import pytest
 import rpyc
 from rpyc.core.stream import SocketStream
 
+from lab_daemon.service import PROTOCOL_VERSION
 from pytest_virtualpy.errors import AuthenticationError, LabConnectionError
 from pytest_virtualpy.lab.client import CLIENT_CONFIG, LabClient, parse_address
 from pytest_virtualpy.lab.handshake import client_handshake
@@ -24,7 +25,7 @@ def test_missing_token_is_refused(sim_lab):
 
 
 def test_right_token_is_accepted(connect):
-    assert connect().hello()["protocol"] == 3
+    assert connect().hello()["protocol"] == PROTOCOL_VERSION
 
 
 def test_plain_rpyc_client_gets_nothing(sim_lab):
@@ -60,7 +61,7 @@ def test_authenticated_client_cannot_use_classic_features(sim_lab):
             conn.root.host  # noqa: B018 - internal attributes are not reachable
         with pytest.raises(AttributeError):
             conn.root._rt  # noqa: B018
-        assert '"protocol": 3' in conn.root.hello()  # exposed methods still work
+        assert f'"protocol": {PROTOCOL_VERSION}' in conn.root.hello()  # exposed methods still work
     finally:
         conn.close()
 

@@ -42,6 +42,10 @@ OpenCV exposes through an environment variable; and it raises a typed error with
 FFmpeg's message for each failure, where OpenCV returns ``False`` with no reason, which
 lets us tell an end of stream from a dead server and control reconnection ourselves.
 
+Sound: with ``audio = { kind = "stream" }`` the same demuxer reads the first audio track
+and hands its decoded frames, stamped on the frames' clock, to the
+:class:`~lab_daemon.devices.stream_audio.StreamAudio` it was given (``audio=``).
+
 ``close()`` returns within ``open_timeout_secs`` (or ``timeout_secs`` while reading): a
 blocking FFmpeg read is only interrupted by its own timeout.
 """
@@ -141,7 +145,9 @@ class AvVideo(VideoSource):
         "reconnect_max_secs": Option(float, default=5.0, help="longest reconnect back-off"),
     }
 
-    def __init__(self, source: str, *, name: str = "", **options: Any):
+    CARRIES_AUDIO = True  # audio = { kind = "stream" } may take its sound
+
+    def __init__(self, source: str, *, name: str = "", audio: Any = None, **options: Any):
         opts = {k: o.default for k, o in self.OPTIONS.items()} | options | {"source": source}
         unknown = set(opts) - set(self.OPTIONS)
         if unknown:
@@ -169,12 +175,20 @@ class AvVideo(VideoSource):
         self._next_due: float | None = None  # the paced time of the next frame of a loop
         self._delivered = 0  # frames delivered since the source was last opened
         self._last_time = 0.0  # the timestamp of the last frame delivered
+        self._audio = audio  # the StreamAudio fed from this source's sound, if any
+        self._offsets: collections.deque[float] = collections.deque(maxlen=64)
+        self._pts_offset: float | None = None  # a live stream's arrival time minus pts
         self._thread = threading.Thread(target=self._run, name=f"av-{self.name}", daemon=True)
         self._thread.start()
 
     @classmethod
-    def from_options(cls, opts: dict, device: str) -> AvVideo:
+    def from_options(cls, opts: dict, device: str, audio: Any = None) -> AvVideo:
         where = f"device {device!r}: video"
+        if audio is not None and is_v4l2(opts["source"], opts["demuxer"]):
+            raise ConfigError(
+                f'{where}: a V4L2 capture carries no sound for audio kind "stream": use '
+                'audio = { kind = "alsa", device = "hw:1,0" } (see `arecord -l`)'
+            )
         if opts["pace"] not in PACE_MODES:
             raise ConfigError(f"{where}: 'pace' must be one of {', '.join(PACE_MODES)}")
         for key in ("width", "height", "fps"):
@@ -188,7 +202,7 @@ class AvVideo(VideoSource):
         if opts["reconnect_max_secs"] < opts["reconnect_min_secs"]:
             raise ConfigError(f"{where}: 'reconnect_max_secs' is below 'reconnect_min_secs'")
         kwargs = {k: v for k, v in opts.items() if k != "source"}
-        return cls(opts["source"], name=device, **kwargs)
+        return cls(opts["source"], name=device, audio=audio, **kwargs)
 
     # --- the daemon's side -------------------------------------------------------------
 
@@ -236,6 +250,8 @@ class AvVideo(VideoSource):
     # --- the reader thread -------------------------------------------------------------
 
     def _lost(self, reason: str) -> None:
+        if self._audio is not None:
+            self._audio.lost(reason)
         with self._cond:
             was, self.signal = self.signal, False
             self.last_error = reason
@@ -288,6 +304,9 @@ class AvVideo(VideoSource):
         """Open the source and deliver its frames until it ends: (frames, finite?)."""
         o = self._opts
         self._delivered = 0
+        self._offsets.clear()
+        self._pts_offset = None
+        self._sound_next: float | None = None  # the pts the next audio frame follows on
         container = av.open(
             self.source,
             format=self._format,
@@ -299,6 +318,11 @@ class AvVideo(VideoSource):
                 raise ValueError("the source has no video stream")
             stream = container.streams.video[0]
             stream.thread_type = "SLICE"  # frame threads would hold 2 frames back
+            sound = container.streams.audio[0] if container.streams.audio else None
+            if self._audio is None:
+                sound = None
+            elif sound is None:
+                self._audio.lost("the source has no audio track")
             finite = (container.duration is not None or self._file) and not self._v4l2
             pace = o["pace"] == "always" or (o["pace"] == "auto" and finite)
             rate = stream.average_rate or stream.guessed_rate
@@ -307,10 +331,13 @@ class AvVideo(VideoSource):
             arrivals: dict[int, float] = {}
             origin: float | None = None  # wall-clock time of pts 0, when pacing
             last_picture = time.monotonic()
-            for packet in container.demux(stream):
+            for packet in container.demux(*(s for s in (stream, sound) if s is not None)):
                 if self._stop.is_set():
                     return self._delivered, finite
                 received = time.time()
+                if packet.stream is sound:
+                    origin = self._sound(packet, pace, origin, received)
+                    continue
                 if packet.pts is not None:
                     arrivals[packet.pts] = received
                     if len(arrivals) > 64:
@@ -330,6 +357,9 @@ class AvVideo(VideoSource):
                         if self._v4l2 and frame.time is not None and abs(frame.time - t) < 5:
                             t = frame.time
                         t = max(t, self._last_time + 1e-6)  # reordered (B-)frames: monotonic
+                        if frame.time is not None:  # the least-delayed picture's offset
+                            self._offsets.append(t - frame.time)
+                            self._pts_offset = min(self._offsets)
                     self._deliver(frame.to_ndarray(format="bgr24"), t)
                     self._delivered += 1
                     last_picture = time.monotonic()
@@ -338,6 +368,34 @@ class AvVideo(VideoSource):
             return self._delivered, finite
         finally:
             container.close()
+
+    def _sound(self, packet: av.Packet, pace: bool, origin: float | None, received: float):
+        """Decode an audio packet and feed it on the pictures' clock; the (new) origin."""
+        try:
+            frames = packet.decode()
+        except av.error.InvalidDataError:
+            self.decode_errors += 1
+            return origin
+        for frame in frames:
+            pts, follow = frame.time, self._sound_next
+            # frames of one packet may share its pts: continue the last frame unless the
+            # pts jumps (a seek, a loop, lost packets)
+            if follow is not None and (pts is None or abs(pts - follow) < 0.1):
+                pts = follow
+            if pts is None:
+                self._audio.feed(frame, received)
+                continue
+            self._sound_next = pts + frame.samples / frame.sample_rate
+            if pace:
+                if origin is None:  # sound before the first picture sets the clock
+                    origin = (self._next_due or time.time()) - pts
+                t = origin + pts
+            else:  # live: the pts on the pictures' clock (on its own until a picture came)
+                if not self._offsets:
+                    self._pts_offset = min(self._pts_offset or received - pts, received - pts)
+                t = pts + self._pts_offset
+            self._audio.feed(frame, t)
+        return origin
 
     def _pace(self, frame: av.VideoFrame, origin: float | None) -> tuple[float, float | None]:
         """Wait until ``frame`` is due; (the clock's origin, its due time or None if stopped)."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from pytest_virtualpy.errors import ConfigError
 
-PARTS = ("video", "remote", "power", "serial", "adb")
+PARTS = ("video", "remote", "power", "serial", "adb", "audio")
 
 DRIVERS: dict[tuple[str, str], str] = {
     ("video", "ffmpeg"): "lab_daemon.devices.av_video:AvVideo",
@@ -31,6 +31,8 @@ DRIVERS: dict[tuple[str, str], str] = {
     ("power", "tapo"): "lab_daemon.devices.tapo_power:TapoPower",
     ("serial", "pyserial"): "lab_daemon.devices.serial_port:PySerialPort",
     ("adb", "adbutils"): "lab_daemon.devices.adb_link:AdbLink",
+    ("audio", "stream"): "lab_daemon.devices.stream_audio:StreamAudio",
+    ("audio", "alsa"): "lab_daemon.devices.alsa_audio:AlsaAudio",
 }
 
 #: the kind a part gets when its table names none
@@ -51,6 +53,8 @@ def infer_kind(part: str, table: dict[str, Any]) -> str | None:
         if source == "adb":
             return "adb"
         return "v4l2" if source.startswith("/dev/") else "ffmpeg"
+    if part == "audio" and "device" in table:
+        return "alsa"
     return DEFAULT_KINDS.get(part)
 
 

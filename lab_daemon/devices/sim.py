@@ -2,7 +2,8 @@
 
 To the daemon the simulator is a device like any other: frames come through a
 :class:`VideoSource`, keys through a :class:`KeySender`, the console through the
-same pyserial driver a real UART uses (the simulator serves a pty).
+same pyserial driver a real UART uses (the simulator serves a pty), sound through an
+:class:`AudioSource` paced like a capture card's.
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ import time
 
 import numpy as np
 
-from lab_daemon.devices.base import Device, KeySender, PowerSwitch, SimControl, VideoSource
+from lab_daemon.devices.base import (
+    AudioSource,
+    Device,
+    KeySender,
+    PowerSwitch,
+    SimControl,
+    VideoSource,
+)
 from lab_daemon.devices.serial_port import PySerialPort
 from lab_daemon.sim import SimulatedBox
 
@@ -26,6 +34,11 @@ class SimVideo(VideoSource):
         self.height = box.height
         self._next = time.time()
 
+    @property
+    def signal(self) -> bool:
+        """False while the box is switched off: a capture card sees no HDMI signal then."""
+        return self.box.powered
+
     def read(self) -> tuple[np.ndarray, float]:
         period = 1.0 / self.fps
         now = time.time()
@@ -36,6 +49,34 @@ class SimVideo(VideoSource):
         t = time.time()
         self._next += period
         return self.box.render(t), t
+
+
+class SimAudio(AudioSource):
+    """Paces the simulator's sound in real time, in chunks of ``chunk_secs``, like ALSA.
+
+    Chunk boundaries are fixed sample indices (sample ``k`` at ``k / rate`` on the same
+    ``time.time()`` clock as :class:`SimVideo`), and a chunk is rendered once its last
+    sample has happened, so its samples depend only on the box's state at their times.
+    A reader that falls more than a second behind skips ahead (a capture overrun).
+    """
+
+    def __init__(self, box: SimulatedBox, chunk_secs: float = 0.02):
+        self.box = box
+        self.rate = box.audio_rate
+        self.chunk = max(1, round(chunk_secs * self.rate))
+        self._next = round(time.time() * self.rate / self.chunk) * self.chunk
+
+    def read(self) -> tuple[np.ndarray, float]:
+        first = self._next
+        end_t = (first + self.chunk) / self.rate
+        now = time.time()
+        if now - end_t > 1.0:  # fell behind: start again from the current chunk
+            first = int(now * self.rate) // self.chunk * self.chunk - self.chunk
+            end_t = (first + self.chunk) / self.rate
+        elif end_t > now:
+            time.sleep(end_t - now)
+        self._next = first + self.chunk
+        return self.box.sound(first, self.chunk), first / self.rate
 
 
 class SimKeys(KeySender):
@@ -99,6 +140,7 @@ class SimDevice(Device):
             keys=SimKeys(box),
             power=SimPower(box),
             serial=PySerialPort(box.serial_path),
+            audio=SimAudio(box),
             sim=SimFaults(box),
         )
 

@@ -1,8 +1,9 @@
 """A simulated set-top box for developing and self-testing virtualpy without hardware.
 
 Pure numpy / OpenCV / Pillow / stdlib. ``SimulatedBox`` renders HDMI-like frames on
-demand, takes remote-control keys, serves a serial console on a pty and records
-ground truth about every key press. See :mod:`lab_daemon.sim.box`.
+demand, plays a tone per channel on live TV (:mod:`lab_daemon.sim.sound`), takes
+remote-control keys, serves a serial console on a pty and records ground truth about
+every key press. See :mod:`lab_daemon.sim.box`.
 """
 
 from __future__ import annotations

@@ -29,13 +29,14 @@ from .keys import KEYS, validate_key
 from .layout import Layout
 from .render import Renderer
 from .screens import Screens
+from .sound import RATE, SoundTrack, sound_of
 from .state import UIState
 from .video import VideoSource
 
 
 class SimulatedBox:
-    """A simulated set-top box with HDMI-like frames, an IR-like key input, a serial
-    console on a pty, a smart-plug power switch, injectable faults and a ground-truth
+    """A simulated set-top box with HDMI-like frames and sound, an IR-like key input, a
+    serial console on a pty, a smart-plug power switch, injectable faults and a ground-truth
     log of what every key press did and when it became visible."""
 
     def __init__(
@@ -105,6 +106,9 @@ class SimulatedBox:
         self._last_out: np.ndarray | None = None
         self._want_power = bool(powered)
         self._started = False
+        #: samples per second of :meth:`sound`
+        self.audio_rate = RATE
+        self._sound = SoundTrack(RATE)
         self._warm: threading.Thread | None = None
 
     # --- lifecycle --------------------------------------------------------------------
@@ -121,6 +125,7 @@ class SimulatedBox:
                 now = self._clock()
                 self._advance(now)
                 self._state.power_on(now)
+                self._sound_changed(self._t)
         self._warm = threading.Thread(target=self._prewarm, name="sim-prewarm", daemon=True)
         self._warm.start()
 
@@ -154,12 +159,36 @@ class SimulatedBox:
         while self._pending and self._pending[0][0] <= t:
             effect, _, key, ev = heapq.heappop(self._pending)
             effect = max(effect, self._t)
-            self._state.advance(effect)
+            self._timers(effect)
             self._t = effect
             settle = self._state.handle_key(key, effect)
+            self._sound_changed(effect)
             self._truth.applied(ev, effect, settle, self._state.screen)
-        self._state.advance(t)
+        self._timers(t)
         self._t = t
+
+    def _timers(self, t: float) -> None:
+        """Fire the state's timers due by ``t`` one at a time, noting the sound at each."""
+        st = self._state
+        while (due := min(st.boot_end, st.digit_deadline)) <= t:
+            st.advance(due)
+            self._sound_changed(due)
+        st.advance(t)
+
+    def _sound_changed(self, t: float) -> None:
+        """Note what the box plays from ``t`` on (called after every change of state)."""
+        st = self._state
+        self._sound.note(
+            t,
+            sound_of(
+                powered=st.powered,
+                screen=st.screen,
+                channel=st.channel,
+                volume=st.volume,
+                muted=st.muted or self._faults.active("mute"),
+                zap_until=st.zap_until,
+            ),
+        )
 
     def _on_boot(self, t: float) -> None:
         self._console.booting(self.boot_secs)
@@ -186,6 +215,16 @@ class SimulatedBox:
             self._truth.on_frame(t, changed, true_state)
             self._last_out = out
             return out
+
+    # --- sound ----------------------------------------------------------------------------
+
+    def sound(self, first: int, count: int) -> np.ndarray:
+        """Samples ``first`` .. ``first + count - 1`` of the box's sound (int16 mono at
+        :attr:`audio_rate`; sample ``k`` is heard at time ``k / audio_rate``). Ask in time
+        order, for samples that have already happened (see :mod:`lab_daemon.sim.sound`)."""
+        with self._lock:
+            self._advance((first + count) / self.audio_rate)
+            return self._sound.render(first, count)
 
     # --- keys -----------------------------------------------------------------------------
 
@@ -223,6 +262,7 @@ class SimulatedBox:
             now = self._clock()
             self._advance(now)
             self._state.power_on(now)
+            self._sound_changed(self._t)
 
     def power_off(self) -> None:
         """Mains power off: no HDMI signal, console silent, queued keys lost."""
@@ -234,6 +274,7 @@ class SimulatedBox:
                 ev["screen_after"] = "off"
             self._pending.clear()
             self._state.power_off(now)
+            self._sound_changed(self._t)
             self._console.powered_off()
 
     def power_cycle(self) -> None:
@@ -263,7 +304,7 @@ class SimulatedBox:
     # --- faults ---------------------------------------------------------------------------
 
     def inject(self, fault: str, **params: Any) -> None:
-        """Inject ``fault`` ("freeze", "black", "drop_keys", "slow", or the one-shot
+        """Inject ``fault`` ("freeze", "black", "drop_keys", "slow", "mute", or the one-shot
         "reboot"); ValueError for an unknown fault or bad parameters."""
         values = _faults.validate(fault, params)
         with self._lock:
@@ -271,13 +312,18 @@ class SimulatedBox:
                 now = self._clock()
                 self._advance(now)
                 self._state.boot(now)
+                self._sound_changed(self._t)
                 return
+            self._advance(self._clock())
             self._faults.set(fault, values)
+            self._sound_changed(self._t)
 
     def clear(self) -> None:
         """Remove all standing faults."""
         with self._lock:
+            self._advance(self._clock())
             self._faults.clear()
+            self._sound_changed(self._t)
 
     def faults(self) -> dict[str, dict]:
         """The active standing faults and their parameters."""
@@ -298,6 +344,12 @@ class SimulatedBox:
         """The number of the channel currently tuned (e.g. 101)."""
         with self._lock:
             return CHANNELS[self._state.channel].number
+
+    @property
+    def muted(self) -> bool:
+        """Whether the box is muted (``KEY_MUTE``; the "mute" fault is not counted)."""
+        with self._lock:
+            return self._state.muted
 
     @property
     def volume(self) -> int:
@@ -335,5 +387,6 @@ class SimulatedBox:
                 )
             if cmd == "reboot":
                 self._state.boot(now)
+                self._sound_changed(self._t)
                 return "Rebooting..."
         return f"sh: {cmd}: not found"

@@ -1,6 +1,6 @@
 """Faults that can be injected into the simulated box on demand.
 
-Standing faults (freeze, black, drop_keys, slow) stay active until cleared; "reboot"
+Standing faults (freeze, black, drop_keys, slow, mute: no sound) stay active until cleared; "reboot"
 is a one-shot action. Validation lives here so that mistakes in a test produce a
 clear ``ValueError`` listing what is valid.
 """
@@ -25,6 +25,7 @@ FAULTS: dict[str, dict[str, Param]] = {
     "black": {},
     "drop_keys": {"probability": Param(1.0, 0.0, 1.0)},
     "slow": {"latency_ms": Param(500.0, 0.0, None)},
+    "mute": {},
     "reboot": {},
 }
 ONE_SHOT: frozenset[str] = frozenset({"reboot"})

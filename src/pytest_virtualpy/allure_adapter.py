@@ -65,6 +65,7 @@ class AllureAdapter:
             ".jpg": AttachmentType.JPG,
             ".jpeg": AttachmentType.JPG,
             ".log": AttachmentType.TEXT,
+            ".vtt": AttachmentType.TEXT,
             ".txt": AttachmentType.TEXT,
             ".json": AttachmentType.JSON,
             ".mp4": AttachmentType.MP4,

@@ -118,6 +118,26 @@ class SerialTimeout(UITestFailure):
         self.output = output
 
 
+class AudioTimeout(UITestFailure):
+    """Sound did not start (``wait_for_audio``) or stop (``wait_for_silence``) in time.
+
+    ``level_db`` is the last level measured (dBFS), ``threshold_db`` the one asked for.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        level_db: float | None = None,
+        threshold_db: float | None = None,
+        timeout_secs: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.level_db = level_db
+        self.threshold_db = threshold_db
+        self.timeout_secs = timeout_secs
+
+
 class NavigationError(UITestFailure):
     """The device could not be driven to the requested navigation node."""
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_virtualpy import blame, fixtures, junit
+from pytest_virtualpy import blame, fixtures, junit, video_evidence
 from pytest_virtualpy.errors import ConfigError, LabError, MatchTimeout
 from pytest_virtualpy.lab.imaging import encode_image
 from pytest_virtualpy.lab.inventory import load_inventory, resolve_labs
@@ -58,7 +58,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "s3://bucket/prefix for S3/R2 (also "
         "ini virtualpy_artifacts, env VIRTUALPY_ARTIFACTS)",
     )
+    group.addoption(
+        "--video",
+        dest="virtualpy_video",
+        metavar="failed|all|off",
+        help="save a clip (MP4, steps as subtitles) of every failed test (default), of "
+        "every test, or of none (also ini virtualpy_video, env VIRTUALPY_VIDEO)",
+    )
     parser.addini("virtualpy_lab", "default lab (see --lab)")
+    parser.addini("virtualpy_video", "which tests get a video clip (see --video)")
     parser.addini("virtualpy_labs_file", "lab inventory file (see --labs-file)")
     parser.addini("virtualpy_artifacts", "artifacts folder (see --artifacts)")
     parser.addini("virtualpy_navigation", "navigation tree (TOML) for stb.navigate_to")
@@ -139,6 +147,9 @@ def pytest_configure(config: pytest.Config) -> None:
         artifacts_value = ".virtualpy/artifacts"
     artifacts = _rootpath(config, artifacts_value)
     config.stash[fixtures.ARTIFACTS_KEY] = LocalArtifacts(artifacts, run_id)
+    video_evidence.configure(
+        config, _setting(config, "virtualpy_video", "virtualpy_video", "VIRTUALPY_VIDEO", "")
+    )
 
     nav = config.getini("virtualpy_navigation")
     if nav:

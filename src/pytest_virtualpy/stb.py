@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_virtualpy.audio import Audio
 from pytest_virtualpy.errors import SerialTimeout
 from pytest_virtualpy.lab.device import DeviceClient
 from pytest_virtualpy.serial_sync import PROMPT, check_pattern, wait_for_prompt
@@ -187,7 +188,7 @@ class SimControl:
     >>> stb.sim.events()[-1]["first_change"]           # doctest: +SKIP
     """
 
-    FAULTS = ("freeze", "black", "drop_keys", "reboot", "slow")
+    FAULTS = ("freeze", "black", "drop_keys", "reboot", "slow", "mute")
 
     def __init__(self, device: DeviceClient):
         self._device = device
@@ -217,7 +218,7 @@ class Stb:
 
     ``name`` and ``model`` identify it; ``power`` and ``serial`` are None when
     the bench lacks that hardware; ``sim`` is None on real hardware; ``adb`` is
-    None on devices without ADB.
+    None on devices without ADB; ``audio`` is None on devices without audio capture.
     """
 
     def __init__(self, device: DeviceClient, log: StepLog, navigator=None, serial_start: int = 0):
@@ -229,6 +230,8 @@ class Stb:
         self.serial = Serial(device, log, serial_start) if "serial" in caps else None
         self.sim = SimControl(device) if "sim" in caps else None
         self.adb = Adb(device, log) if "adb" in caps else None
+        #: the device's sound (:class:`~pytest_virtualpy.audio.Audio`); None without audio
+        self.audio = Audio(device, log) if "audio" in caps else None
 
     @property
     def name(self) -> str:

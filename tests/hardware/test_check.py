@@ -113,7 +113,9 @@ serial = {{ port = "{uart.path}" }}
         assert " OK " in serial and "stb#" in serial
         assert int(re.search(r"(\d+) bytes seen", serial).group(1)) > 0
         assert " OK " in _row(table, "stb-1", "video") and "1280x720" in table
-        assert table.rstrip().endswith("all 8 part(s) OK")
+        sound = _row(table, "stb-1", "audio")  # the simulated box's sound (home: silence)
+        assert " OK " in sound and "nominal 16000" in sound and "-120.0 dBFS" in sound
+        assert table.rstrip().endswith("all 9 part(s) OK")
 
         # break three parts: a power status that fails, a video file that is no video, no serial
         lab_toml.write_text(device.replace("STATUS", "plugctl --status"))

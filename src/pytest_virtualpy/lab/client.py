@@ -139,6 +139,11 @@ class LabClient:
     def health(self) -> dict:
         return self.call("health")
 
+    def incidents(self, since_seq: int = 0) -> dict:
+        """The daemon's open incidents and those ended after change ``since_seq``:
+        ``{"lab", "started", "seq", "more", "open": [...], "ended": [...]}``."""
+        return self.call("incidents", int(since_seq))
+
     def lease(self, device: str | None, owner: str = "", ttl_secs: float = 30.0) -> dict:
         """Take an exclusive lease on ``device`` (None: any free one)."""
         return self.call("lease", device, owner, float(ttl_secs))

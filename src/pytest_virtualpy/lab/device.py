@@ -152,6 +152,40 @@ class DeviceClient:
     def adb_shell(self, command: str, timeout_secs: float) -> dict:
         return self._call("adb_shell", command, timeout_secs, wait_secs=timeout_secs)
 
+    # audio (levels in dBFS, lab-host times)
+    def audio_level(self, secs: float = 1.0) -> dict:
+        return self._call("audio_level", secs, wait_secs=3.0)
+
+    def wait_for_audio(
+        self, threshold_db: float, timeout_secs: float, window_secs: float | None = None
+    ) -> dict:
+        return self._call(
+            "wait_for_audio", threshold_db, timeout_secs, window_secs, wait_secs=timeout_secs
+        )
+
+    def wait_for_silence(
+        self, threshold_db: float, timeout_secs: float, window_secs: float | None = None
+    ) -> dict:
+        return self._call(
+            "wait_for_silence", threshold_db, timeout_secs, window_secs, wait_secs=timeout_secs
+        )
+
+    def audio_samples(self, start: float, end: float) -> tuple[dict, bytes]:
+        """``({"rate", "start", "samples"}, int16 little-endian mono)``; at most 130 s."""
+        return self._call_bytes("audio_samples", start, end, wait_secs=10.0)
+
+    # the rolling recording (lab-host times)
+    def recording_info(self) -> dict:
+        return self._call("recording_info")
+
+    def recording_frames(
+        self, start: float, end: float, after_index: int = 0, max_bytes: int = 4 << 20
+    ) -> tuple[dict, bytes]:
+        """One chunk of recorded JPEG frames; see lab_daemon.recording.methods."""
+        return self._call_bytes(
+            "recording_frames", start, end, after_index, max_bytes, wait_secs=10.0
+        )
+
     # simulated devices only
     def sim_inject(self, fault: str, params: dict) -> dict:
         return self._call("sim_inject", fault, json.dumps(params))

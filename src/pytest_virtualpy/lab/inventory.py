@@ -8,6 +8,10 @@ Example::
 
 ``--lab=bench-a`` then uses it; ``--lab=bench-a,bench-b`` spreads over both. The
 name ``sim`` is built in: a local simulated lab started for the run.
+
+Commands that talk to one running daemon (``virtualpy-lab screenshot``, ``live-url``,
+``virtualpy monitor``) take ``--lab NAME`` or ``--lab HOST:PORT`` through
+:func:`resolve_one`.
 """
 
 from __future__ import annotations
@@ -35,8 +39,9 @@ class LabSpec:
         token = os.environ.get(self.token_env, "").strip()
         if not token:
             raise ConfigError(
-                f"lab {self.name!r} needs its token in ${self.token_env}; copy it from the lab "
-                "host (the daemon prints where it keeps it) and export it"
+                f"lab {self.name!r} needs its token in ${self.token_env}: set "
+                f"{self.token_env} to it (copy it from the lab host; the daemon prints where "
+                "it keeps it)"
             )
         return token
 
@@ -83,3 +88,43 @@ def resolve_labs(value: str, inventory: dict[str, LabSpec], source: Path) -> lis
             f"the built-in simulated lab. Labs are defined in {source} (--labs-file)."
         )
     return [inventory[n] for n in names]
+
+
+def _address(value: str) -> str | None:
+    """``value`` if it reads as HOST:PORT (port 1-65535), else None."""
+    host, sep, port = value.rpartition(":")
+    if not (sep and host.strip("[]") and port.isdigit() and 0 < int(port) < 65536):
+        return None
+    return value
+
+
+def resolve_one(value: str, labs_file: Path) -> LabSpec:
+    """One running daemon from ``--lab``: a name from ``labs_file`` or ``HOST:PORT``.
+
+    A name brings its ``token_env`` from labs.toml; an address takes its token from
+    ``$VIRTUALPY_LAB_TOKEN``. A name is looked up first, so a labs.toml entry wins.
+
+    >>> resolve_one("127.0.0.1:18861", Path("no-such-labs.toml"))
+    LabSpec(name='127.0.0.1:18861', address='127.0.0.1:18861', token_env='VIRTUALPY_LAB_TOKEN')
+    """
+    value = (value or "").strip()
+    if not value:
+        raise ConfigError("--lab is empty; give a lab name from labs.toml or HOST:PORT")
+    if "," in value:
+        raise ConfigError(f"--lab {value!r}: this command talks to one lab; give one name")
+    if value == SIM_LAB:
+        raise ConfigError(
+            f"--lab {SIM_LAB}: {SIM_LAB!r} is not a daemon address but the simulated lab a "
+            "pytest run starts for itself. Start one with `virtualpy-lab sim` and give its "
+            "HOST:PORT, or a lab name from labs.toml"
+        )
+    inventory = load_inventory(labs_file)
+    if value in inventory:
+        return inventory[value]
+    if _address(value):
+        return LabSpec(value, value, DEFAULT_TOKEN_ENV)
+    known = ", ".join(sorted(inventory)) or f"none ({labs_file} is missing or empty)"
+    raise ConfigError(
+        f"unknown lab {value!r}: not a name in {labs_file} (--labs-file) and not HOST:PORT. "
+        f"Known labs: {known}"
+    )
