@@ -212,6 +212,8 @@ def seed_incidents(url: str, workdir: Path) -> str:
             boxes = {}
             for name in INCIDENTS:
                 boxes[name] = DeviceClient(client, client.lease(name, "seed", 60))
+            # booted (a box frozen on its black boot screen would be black, not frozen)
+            _until(lambda: all(b.sim_state()["screen"] == "home" for b in boxes.values()), "home")
             _until(lambda: _open_kinds(client) == set(), "no incident after the boot")
             boxes["box-0"].sim_inject("black", {})
             boxes["box-1"].sim_inject("freeze", {})
