@@ -277,8 +277,9 @@ def test_sound(stb, remote):
     assert not stb.audio.is_silent()
     remote.press("KEY_MUTE")
     assert stb.audio.wait_for_silence(timeout=2, threshold_db=-60)
+    assert stb.audio.is_silent(threshold_db=-60), "is_silent agrees with the wait"
     time.sleep(1.1)
-    quiet = stb.audio.is_silent()
+    quiet = stb.audio.is_silent(secs=1.0)
     assert quiet and quiet.level_db == -120.0
     with pytest.raises(AttributeError):
         quiet.level_db = 0

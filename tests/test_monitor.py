@@ -15,6 +15,7 @@ import signal
 import subprocess
 import time
 
+import numpy as np
 import pytest
 from monitor_lab import FAST, free_port, serve_lab, wait_for
 
@@ -286,3 +287,53 @@ def test_the_log_keeps_open_incidents_and_the_last_ended_ones():
     log.close(incidents[0], 2000.0)  # closing twice changes nothing
     assert log.since(0)["seq"] == 11
     assert log.summary()["tv-5"] == {"open": ["black"], "count": 1}
+
+
+class _Fake:
+    """Just enough of a DeviceRuntime for :meth:`Watchdog.look` with chosen times."""
+
+    def __init__(self):
+        self.black, self.level = False, 0.0
+        self.device = type("D", (), {"name": "tv-1", "video": type("V", (), {"signal": True})})
+        self.capture = self
+        self.ring = self
+        self.audio = self
+        self.frames_captured = 0
+        self._rng = np.random.default_rng(0)
+
+    def is_alive(self) -> bool:
+        return True
+
+    def latest(self, timeout: float = 0):
+        self.frames_captured += 1
+        if self.black:
+            return np.zeros((90, 160, 3), "uint8")
+        return self._rng.integers(0, 256, (90, 160, 3), "uint8")  # always changing
+
+    def level_db(self, secs: float) -> float:
+        return self.level
+
+
+def test_silence_after_a_black_screen_starts_when_the_black_screen_ends():
+    log = IncidentLog("pi", started=1000.0)
+    rt = _Fake()
+    dog = Watchdog(rt, log, dict(lab_options.defaults("monitor"), **FAST))
+
+    def run(start: float, stop: float) -> None:
+        for t in range(int(start * 10), int(stop * 10), 2):
+            dog.look(wall=1000.0 + t / 10, mono=t / 10)
+
+    rt.level = -90.0  # mute: silence from t=0, due at t=1
+    run(0.0, 2.0)
+    rt.black = True  # black from t=2, due at t=3: it supersedes the silence
+    run(2.0, 4.0)
+    rt.black = False  # the picture comes back, still without sound
+    run(4.0, 6.0)
+    reply = log.since(0)
+    ended, (still,) = reply["ended"], reply["open"]
+    assert [(i["kind"], i["message"].endswith("(superseded by black)")) for i in ended] == [
+        ("silence", True),
+        ("black", False),
+    ]
+    black = ended[1]
+    assert still["kind"] == "silence" and still["start"] >= black["end"], "no overlap"

@@ -45,6 +45,15 @@ def test_unknown_lab_lists_known_ones(pytester, labs_toml):
     result.stderr.fnmatch_lines(["*unknown lab 'bench-z'*Known labs: bench-a*"])
 
 
+def test_a_lab_given_by_its_address_needs_no_labs_toml(pytester, sim_lab, monkeypatch):
+    monkeypatch.setenv("VIRTUALPY_LAB_TOKEN", sim_lab.token)
+    pytester.makeini("[pytest]\nvirtualpy_sim_boot_secs = 0.5\n")
+    pytester.makepyfile(SIMPLE_TEST)
+    result = pytester.runpytest(f"--lab={sim_lab.address}")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"virtualpy: labs {sim_lab.address} (*devices)*"])
+
+
 def test_named_lab_from_option_ini_and_env(pytester, labs_toml, monkeypatch):
     pytester.makepyfile(SIMPLE_TEST)
     pytester.runpytest("--lab=bench-a").assert_outcomes(passed=1)

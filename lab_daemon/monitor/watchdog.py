@@ -24,6 +24,9 @@ signal leaves nothing else to judge (the picture and the sound of a box with no 
 are black, unchanging and silent), and a black picture is not also reported as
 frozen. When a graver kind becomes due while another is open, the open one ends
 ("superseded by ...") and the graver one opens: a silent box that then also freezes.
+When the graver one ends and the lesser condition still holds, its new incident starts
+at that end, not when the condition began: the time before is already recorded (by the
+superseded incident and the graver one), and no period is reported twice.
 A threshold of 0 turns its kind off.
 """
 
@@ -91,6 +94,7 @@ class Watchdog(threading.Thread):
         self._progress = (time.time(), time.monotonic())  # when the last new frame came
         self._since: dict[str, tuple[float, float]] = {}
         self.current: Incident | None = None
+        self._last: Incident | None = None  # the last incident ended
 
     def _threshold(self, kind: str) -> float:
         return float(self.options.get(THRESHOLDS[kind], 0.0) or 0.0)
@@ -197,12 +201,22 @@ class Watchdog(threading.Thread):
             if current.kind in holding and not graver:
                 return
             self.log.close(current, wall, f"superseded by {graver[0]}" if graver else None)
-            self.current = None
+            self.current, self._last = None, current
         if due:
             kind = due[0]
+            start = self._since[kind][0]
+            last = self._last
+            if last is not None and last.end is not None and not self._graver(kind, last.kind):
+                # a condition that held under a graver incident (or the one it superseded)
+                # starts anew when that ends: the time before is recorded already
+                start = max(start, last.end)
             self.current = self.log.open(
-                self.rt.device.name, kind, self._since[kind][0], self._message(kind), self._test()
+                self.rt.device.name, kind, start, self._message(kind), self._test()
             )
+
+    @staticmethod
+    def _graver(kind: str, than: str) -> bool:
+        return KINDS.index(kind) < KINDS.index(than)
 
     def _test(self) -> str | None:
         try:

@@ -25,6 +25,8 @@ from pytest_virtualpy.steps import StepLog
 
 #: below this level (dBFS) is silence, unless a call says otherwise
 SILENCE_DB = -50.0
+#: the waits (and is_silent) judge the sound over this last stretch, in seconds
+WINDOW_SECS = 0.1
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,12 @@ class Audio:
         """
         return float(self._device.audio_level(float(secs))["level_db"])
 
-    def is_silent(self, threshold_db: float = SILENCE_DB, secs: float = 1.0) -> AudioResult:
+    def is_silent(self, threshold_db: float = SILENCE_DB, secs: float = WINDOW_SECS) -> AudioResult:
         """Whether the last ``secs`` seconds were quieter than ``threshold_db``.
+
+        The window is the waits' (0.1 s), so ``is_silent()`` agrees with a
+        :meth:`wait_for_silence` that has just returned; pass ``secs=1`` to ask about
+        the last second, as :meth:`level` does.
 
         >>> assert stb.audio.is_silent(), "the box should be muted"   # doctest: +SKIP
         """
@@ -71,7 +77,10 @@ class Audio:
         return AudioResult(d["level_db"] < threshold_db, d["level_db"], d["time"])
 
     def wait_for_audio(
-        self, timeout: float = 10.0, threshold_db: float = SILENCE_DB, window_secs: float = 0.1
+        self,
+        timeout: float = 10.0,
+        threshold_db: float = SILENCE_DB,
+        window_secs: float = WINDOW_SECS,
     ) -> AudioResult:
         """Wait until the level over the last ``window_secs`` reaches ``threshold_db``.
 
@@ -85,7 +94,10 @@ class Audio:
         return self._wait("wait_for_audio", float(timeout), float(threshold_db), window_secs)
 
     def wait_for_silence(
-        self, timeout: float = 10.0, threshold_db: float = SILENCE_DB, window_secs: float = 0.1
+        self,
+        timeout: float = 10.0,
+        threshold_db: float = SILENCE_DB,
+        window_secs: float = WINDOW_SECS,
     ) -> AudioResult:
         """Wait until the level over the last ``window_secs`` falls below ``threshold_db``.
 

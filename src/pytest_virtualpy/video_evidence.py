@@ -97,7 +97,7 @@ class VideoEvidence:
             line = (
                 f"clip: {mp4} ({clip.duration:.1f} s, {clip.frames} frames"
                 f"{', with sound' if clip.sound else ''}"
-                f"{f'; the recording no longer held its first {late:.0f} s' if late > 1 else ''}"
+                f"{f'; the recording did not hold its first {late:.1f} s' if late > 0.5 else ''}"
                 f"); steps as subtitles: {vtt}"
             )
             report.user_properties.append(("virtualpy_clip", str(mp4)))

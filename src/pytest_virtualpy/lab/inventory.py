@@ -72,7 +72,14 @@ def load_inventory(path: Path) -> dict[str, LabSpec]:
 
 
 def resolve_labs(value: str, inventory: dict[str, LabSpec], source: Path) -> list[LabSpec]:
-    """Turn ``--lab`` (comma-separated names) into specs; unknown names are an error."""
+    """Turn ``--lab`` (comma-separated names or HOST:PORT addresses) into specs.
+
+    A name is looked up in labs.toml first; an address that is no name there takes its
+    token from ``$VIRTUALPY_LAB_TOKEN``. Anything else is an error naming the known labs.
+
+    >>> resolve_labs("127.0.0.1:18861", {}, Path("labs.toml"))[0].address
+    '127.0.0.1:18861'
+    """
     names = [n.strip() for n in value.split(",") if n.strip()]
     if not names:
         raise ConfigError("--lab is empty; give a lab name from labs.toml, or 'sim'")
@@ -80,14 +87,15 @@ def resolve_labs(value: str, inventory: dict[str, LabSpec], source: Path) -> lis
         if len(names) > 1:
             raise ConfigError("--lab=sim cannot be combined with other labs")
         return []
-    unknown = [n for n in names if n not in inventory]
+    unknown = [n for n in names if n not in inventory and not _address(n)]
     if unknown:
         known = ", ".join(sorted(inventory)) or f"none ({source} is missing or empty)"
         raise ConfigError(
             f"unknown lab {', '.join(map(repr, unknown))}. Known labs: {known}; plus 'sim', "
-            f"the built-in simulated lab. Labs are defined in {source} (--labs-file)."
+            f"the built-in simulated lab, or a daemon's HOST:PORT. Labs are defined in "
+            f"{source} (--labs-file)."
         )
-    return [inventory[n] for n in names]
+    return [inventory.get(n) or LabSpec(n, n, DEFAULT_TOKEN_ENV) for n in names]
 
 
 def _address(value: str) -> str | None:
