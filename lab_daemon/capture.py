@@ -11,7 +11,6 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-import time
 from collections.abc import Iterator
 
 from lab_daemon.devices.base import VideoSource
@@ -96,33 +95,61 @@ class FrameRing:
             yield frame
 
 
-class CaptureThread(threading.Thread):
-    """Reads a video source into a :class:`FrameRing` until stopped."""
+class SourceThread(threading.Thread):
+    """Reads a source (``read() -> (value, time)``) into a ring until stopped.
 
-    def __init__(self, name: str, source: VideoSource, ring: FrameRing):
-        super().__init__(name=f"capture-{name}", daemon=True)
+    A failing read is logged (the first time, then every 100th) and retried after half a
+    second; it never ends the thread: readers of the ring see a stall instead. Subclasses
+    say what a value is (:meth:`keep`) and what to call the thread (``WHAT``).
+    """
+
+    WHAT = "capture"
+
+    def __init__(self, name: str, source, ring):
+        super().__init__(name=f"{self.WHAT}-{name}", daemon=True)
         self.source = source
         self.ring = ring
-        self.frames_captured = 0
-        self.frames_dropped = 0
+        self.errors = 0  # failed reads
         self._stop_event = threading.Event()
-        self._last_time: float | None = None
+
+    def keep(self, value, t: float) -> None:
+        """Put one value read at ``t`` into the ring."""
+        raise NotImplementedError
 
     def run(self) -> None:
-        period = 1.0 / self.source.fps
         while not self._stop_event.is_set():
             try:
-                array, t = self.source.read()
+                value, t = self.source.read()
             except Exception:  # keep the thread alive; readers see a stall
-                log.exception("capture from %s failed", self.name)
-                time.sleep(0.5)
+                self.errors += 1
+                if self.errors == 1 or self.errors % 100 == 0:
+                    log.exception("%s from %s failed (%d times)", self.WHAT, self.name, self.errors)
+                self._stop_event.wait(0.5)
                 continue
-            if self._last_time is not None and t - self._last_time > 1.5 * period:
-                self.frames_dropped += round((t - self._last_time) / period) - 1
-            self._last_time = t
-            self.ring.append(Frame(array, time=t))
-            self.frames_captured += 1
+            self.keep(value, t)
         self.ring.close()
 
     def stop(self) -> None:
         self._stop_event.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self.ident is not None:  # never started: nothing to wait for
+            super().join(timeout)
+
+
+class CaptureThread(SourceThread):
+    """Reads a video source into a :class:`FrameRing` until stopped."""
+
+    def __init__(self, name: str, source: VideoSource, ring: FrameRing):
+        super().__init__(name, source, ring)
+        self.frames_captured = 0
+        self.frames_dropped = 0
+        self._period = 1.0 / source.fps
+        self._last_time: float | None = None
+
+    def keep(self, array, t: float) -> None:
+        if self._last_time is not None and t - self._last_time > 1.5 * self._period:
+            self.frames_dropped += round((t - self._last_time) / self._period) - 1
+        self._last_time = t
+        self.ring.append(Frame(array, time=t))
+        self.frames_captured += 1
