@@ -37,7 +37,9 @@ def served_lab(pytester, tmp_path, monkeypatch):
         token = secrets.token_urlsafe(16)
         ready = tmp_path / f"ready-{len(daemons)}.json"
         env = dict(os.environ, VIRTUALPY_LAB_TOKEN=token, **env_extra)
+        # a free port (and so a free live-page port): daemons of parallel tests never clash
         serve_cmd = [sys.executable, "-m", "lab_daemon", "serve", "--config", str(lab_toml)]
+        serve_cmd += ["--port", "0"]
         daemon = subprocess.Popen(
             [*serve_cmd, "--ready-file", str(ready)],
             env=env,

@@ -210,7 +210,9 @@ def test_audio_config_mistakes_are_clear(tmp_path):
         device('{ device = "hw:9,0" }')  # a device alone implies kind = "alsa"
 
 
-@pytest.mark.skipif(not alsa_available(), reason="this PyAV build has no ALSA input")
+@pytest.mark.skipif(  # in CI it runs, and fails if PyAV lost its ALSA input
+    not alsa_available() and not os.environ.get("CI"), reason="this PyAV build has no ALSA input"
+)
 def test_an_alsa_capture_device_through_the_daemon(served_lab, tmp_path):
     raw = tmp_path / "tone.raw"
     subprocess.run(
