@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 import socket
 
+from rpyc.core.channel import Channel
+from rpyc.core.stream import SocketStream
 from rpyc.utils.authenticators import AuthenticationError
 from rpyc.utils.server import ThreadedServer
 
+from lab_daemon.connection import Peer
 from lab_daemon.host import LabHost
 from lab_daemon.service import LabService
 from pytest_virtualpy.lab.handshake import HandshakeRefused, server_handshake
@@ -28,6 +31,26 @@ PROTOCOL_CONFIG = {
     "include_local_version": False,
     "propagate_SystemExit_locally": False,
 }
+
+
+class LabServer(ThreadedServer):
+    """rpyc's threaded server, with one :class:`LabService` per connection."""
+
+    def __init__(self, host: LabHost, **kwargs):
+        self.lab_host = host
+        super().__init__(LabService, **kwargs)
+
+    def _serve_client(self, sock, credentials):
+        addrinfo = sock.getpeername()
+        peer = Peer.new(str(addrinfo[0]), str(credentials or ""))
+        config = dict(
+            self.protocol_config,
+            credentials=credentials,
+            endpoints=(sock.getsockname(), addrinfo),
+            logger=self.logger,
+        )
+        conn = LabService(self.lab_host, peer)._connect(Channel(SocketStream(sock)), config)
+        self._handle_connection(conn)
 
 
 class TokenAuthenticator:
@@ -56,8 +79,8 @@ def make_server(
     e.g. through the ready file, is queued until ``start()`` accepts it instead
     of being refused.
     """
-    server = ThreadedServer(
-        LabService(host),
+    server = LabServer(
+        host,
         hostname=bind,
         port=port,
         authenticator=TokenAuthenticator(token),

@@ -16,6 +16,7 @@ import rpyc
 
 from lab_daemon import screen_ops
 from lab_daemon.audio.methods import AudioMethods
+from lab_daemon.connection import LOCAL, Peer
 from lab_daemon.exposing import ServiceBase, image_reply, plain_args, timeout
 from lab_daemon.host import LabHost
 from lab_daemon.imaging import encode_image, mask_from_wire, region_from_wire
@@ -23,15 +24,17 @@ from lab_daemon.monitor.methods import MonitorMethods
 from lab_daemon.recording.methods import RecordingMethods
 from pytest_virtualpy import __version__
 
-PROTOCOL_VERSION = 4  # 2: serial_discard; 3: adb_shell; 4: audio, clips, live view, incidents
+PROTOCOL_VERSION = 5  # 2: serial_discard; 3: adb_shell; 4: audio, clips, live view, incidents;
+# 5: queued leases with requirements, leases bound to their connection, mutual handshake
 MAX_ADB_COMMAND = 4096  # characters of one adb shell command
 
 
 class LabService(AudioMethods, RecordingMethods, MonitorMethods, ServiceBase, rpyc.Service):
     """One instance per connection; all state lives in the shared :class:`LabHost`."""
 
-    def __init__(self, host: LabHost):
+    def __init__(self, host: LabHost, peer: Peer = LOCAL):
         self.host = host
+        self.peer = peer  # the connection this instance serves (leases are bound to it)
 
     # --- lab ---------------------------------------------------------------------------
 
