@@ -11,8 +11,10 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import time
 from collections.abc import Iterator
 
+from lab_daemon import lease_guard
 from lab_daemon.devices.base import VideoSource
 from pytest_virtualpy.errors import LabError
 from pytest_virtualpy.vision import Frame
@@ -43,10 +45,22 @@ class FrameRing:
             self.closed = True
             self._cond.notify_all()
 
+    def _wait(self, predicate, timeout: float) -> bool:
+        """``Condition.wait_for`` in slices, stopping (LeaseLost) if the call's lease ends."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self._cond.wait(min(left, lease_guard.SLICE_SECS))
+            lease_guard.check()
+        return True
+
     def latest(self, timeout: float = STALL_SECS) -> Frame:
         """The newest frame, waiting for the first one if the ring is empty."""
+        lease_guard.check()
         with self._cond:
-            if not self._cond.wait_for(lambda: self._frames or self.closed, timeout):
+            if not self._wait(lambda: self._frames or self.closed, timeout):
                 raise LabError("video capture stalled: no frame received")
             if not self._frames:
                 raise LabError("video capture is stopped")
@@ -54,7 +68,7 @@ class FrameRing:
 
     def _next_after(self, seq: int, timeout: float, latest: bool) -> tuple[int, Frame]:
         with self._cond:
-            ok = self._cond.wait_for(lambda: self._seq > seq or self.closed, timeout)
+            ok = self._wait(lambda: self._seq > seq or self.closed, timeout)
             if self.closed:
                 raise LabError("video capture is stopped")
             if not ok:
@@ -76,6 +90,10 @@ class FrameRing:
         than capture skips frames that fell out of the ring; with ``latest`` it
         always jumps to the newest frame instead (lowest latency, for waits
         that only care about "now"). ``stats`` counts ``frames`` and ``skipped``.
+
+        Inside a call, a frame is yielded only while the call's lease lives: once it ends
+        the next step raises :class:`~pytest_virtualpy.errors.LeaseLost` (see
+        :mod:`lab_daemon.lease_guard`).
         """
         with self._cond:
             if since is None or not self._frames:
@@ -92,6 +110,7 @@ class FrameRing:
             if stats is not None:
                 stats["frames"] = stats.get("frames", 0) + 1
                 stats["skipped"] = stats.get("skipped", 0) + max(0, seq - previous - 1)
+            lease_guard.check()
             yield frame
 
 

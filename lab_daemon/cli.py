@@ -5,6 +5,7 @@ virtualpy-lab check --config lab.toml
 virtualpy-lab sim --devices 2 --port 18861
 virtualpy-lab screenshot --lab 127.0.0.1:18861 --device sim-0 -o home.png
 virtualpy-lab live-url --lab pi-03       # a signed link to the lab's live page
+virtualpy-lab certs --out certs --host pi-03,10.0.0.23 --client ci   # TLS files
 
 --lab takes a lab name from labs.toml (see --labs-file) or HOST:PORT (token in
 $VIRTUALPY_LAB_TOKEN).
@@ -95,6 +96,13 @@ def _parser() -> argparse.ArgumentParser:
     live.add_argument(
         "--hours", type=float, default=12.0, help="how long the link stays valid (default 12)"
     )
+    certs = sub.add_parser("certs", help="make a CA, a daemon and client certificates for TLS")
+    certs.add_argument("--out", required=True, type=Path, help="folder to write them to")
+    certs.add_argument(
+        "--host", required=True, help="NAME[,NAME]: every name or IP clients dial the daemon by"
+    )
+    certs.add_argument("--client", default="", help="NAME[,NAME]: one client certificate each")
+
     for s in (shot, live):
         s.add_argument(
             "--labs-file",
@@ -131,7 +139,7 @@ def _serve(cfg: LabConfig, ready_file: Path | None, parent: int | None = None) -
     token, where = load_or_create_token(Path(cfg.token_file) if cfg.token_file else None)
     devices = [build_device(d) for d in cfg.devices]
     host = LabHost(cfg.name, devices, tables=cfg.tables)
-    server = make_server(host, token, cfg.bind, cfg.port)
+    server = make_server(host, token, cfg.bind, cfg.port, tls=cfg.tls)
     live = listen_live(host, token, host.tables["live"], cfg.port)  # a busy port fails here
     host.start()
     for name in host.wait_for_video(FIRST_FRAME_SECS):  # so the first get_frame is real
@@ -163,8 +171,13 @@ def _serve(cfg: LabConfig, ready_file: Path | None, parent: int | None = None) -
             )
     if cfg.bind not in ("127.0.0.1", "localhost", "::1"):
         print(
-            f"virtualpy-lab: WARNING: listening on {cfg.bind}, reachable from the network; "
-            "anyone with the token can drive these devices",
+            f"virtualpy-lab: WARNING: listening on {cfg.bind}, reachable from the network"
+            + (
+                "; TLS with client certificates is on"
+                if cfg.tls
+                else "; anyone with the token can drive these devices, and the traffic is "
+                "plain TCP: set [lab.tls] (docs/security.md)"
+            ),
             flush=True,
         )
     if ready_file:
@@ -189,8 +202,12 @@ def _serve(cfg: LabConfig, ready_file: Path | None, parent: int | None = None) -
     signal.signal(signal.SIGINT, _stop)
     if parent:
         _watch_parent(parent, _stop)
+    code = 0
     try:
         server.start()
+    except Exception as e:  # a real failure of the serving loop: exit non-zero, be restarted
+        print(f"virtualpy-lab: error: the server stopped: {e}", file=sys.stderr, flush=True)
+        code = 1
     finally:
         if live is not None:
             live.stop()
@@ -199,11 +216,21 @@ def _serve(cfg: LabConfig, ready_file: Path | None, parent: int | None = None) -
     # clients) are daemon threads, and one caught mid-call by finalization can abort.
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(code)
 
 
-def _lab(args) -> tuple[str, str]:
-    """``--lab`` (a labs.toml name or HOST:PORT) -> ``(address, token)``."""
+def _certs(args) -> int:
+    from lab_daemon.certs import make_certs, paste_lines, split_names
+
+    hosts, clients = split_names(args.host), split_names(args.client)
+    for path in make_certs(args.out, hosts, clients):
+        print(f"wrote {path}")
+    print(paste_lines(args.out, hosts, clients))
+    return 0
+
+
+def _lab(args):
+    """``--lab`` (a labs.toml name or HOST:PORT) -> ``(address, token, tls files or None)``."""
     from dataclasses import replace
 
     from pytest_virtualpy.lab.inventory import resolve_one
@@ -211,7 +238,7 @@ def _lab(args) -> tuple[str, str]:
     spec = resolve_one(args.lab, args.labs_file)
     if getattr(args, "token_env", None):
         spec = replace(spec, token_env=args.token_env)
-    return spec.address, spec.token()
+    return spec.address, spec.token(), spec.tls
 
 
 def _live_url(args) -> int:
@@ -220,8 +247,8 @@ def _live_url(args) -> int:
 
     if not 0 < args.hours * 3600 <= MAX_VALID_SECS:
         raise ConfigError(f"--hours must be above 0 and at most {MAX_VALID_SECS // 3600}")
-    address, token = _lab(args)
-    with LabClient.connect(address, token, client_name="virtualpy-lab-live-url") as client:
+    address, token, tls = _lab(args)
+    with LabClient.connect(address, token, client_name="virtualpy-lab-live-url", tls=tls) as client:
         hello = client.hello()
     live = hello.get("live")
     if not live:
@@ -250,12 +277,14 @@ def _screenshot(args) -> int:
     from pytest_virtualpy.lab.client import LabClient
     from pytest_virtualpy.lab.device import DeviceClient
 
-    address, token = _lab(args)
+    address, token, tls = _lab(args)
     try:
         region = tuple(int(v) for v in args.region.split(",")) if args.region else None
     except ValueError:
         raise ConfigError(f"--region wants X,Y,WIDTH,HEIGHT, got {args.region!r}") from None
-    with LabClient.connect(address, token, client_name="virtualpy-lab-screenshot") as client:
+    with LabClient.connect(
+        address, token, client_name="virtualpy-lab-screenshot", tls=tls
+    ) as client:
         device = DeviceClient(client, client.lease(args.device, "screenshot", ttl_secs=30))
         try:
             _, png = device.get_frame(region=region)
@@ -308,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
             return _check(args)
         if args.command == "live-url":
             return _live_url(args)
+        if args.command == "certs":
+            return _certs(args)
         return _screenshot(args)
     except (VirtualpyError, OSError) as e:
         print(f"virtualpy-lab: error: {e}", file=sys.stderr)

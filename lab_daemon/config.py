@@ -8,6 +8,11 @@ Example::
     port = 18861
     token_file = "/etc/virtualpy/lab-token"   # read if it exists, created (0600) if not
 
+    [lab.tls]                        # optional: TLS, clients need a certificate signed by ca
+    cert = "certs/server.pem"        # paths are relative to this file
+    key = "certs/server.key"         # (make them with `virtualpy-lab certs`)
+    ca = "certs/ca.pem"
+
     [[devices]]
     name = "living-room"
     model = "acme-4k"
@@ -37,6 +42,7 @@ from lab_daemon import lab_options
 from lab_daemon.devices.options import check_options
 from lab_daemon.devices.registry import PARTS, driver_class, infer_kind, kinds
 from pytest_virtualpy.errors import ConfigError
+from pytest_virtualpy.lab.tls import TlsFiles
 
 RESOLUTIONS = {"720p": (1280, 720), "1080p": (1920, 1080)}
 SIM_OPTIONS = (
@@ -68,6 +74,7 @@ class LabConfig:
     port: int = 18861
     devices: list[DeviceConfig] = field(default_factory=list)
     token_file: str | None = None
+    tls: TlsFiles | None = None  # [lab.tls]: TLS with client certificates
     #: [lab.recording], [lab.live], [lab.monitor], checked, with defaults filled in
     tables: dict[str, dict] = field(
         default_factory=lambda: {t: lab_options.defaults(t) for t in lab_options.TABLES}
@@ -90,7 +97,7 @@ def parse_resolution(value: str) -> tuple[int, int]:
 def _lab_table(path: Path, lab: object) -> LabConfig:
     if not isinstance(lab, dict):
         raise ConfigError(f"{path}: [lab] must be a table")
-    known = [*LAB_KEYS, *lab_options.TABLES]
+    known = [*LAB_KEYS, "tls", *lab_options.TABLES]
     unknown = sorted(set(lab) - set(known))
     if unknown:
         raise ConfigError(
@@ -114,6 +121,9 @@ def _lab_table(path: Path, lab: object) -> LabConfig:
         bind=lab.get("bind", "127.0.0.1"),
         port=lab.get("port", 18861),
         token_file=token_file,
+        tls=TlsFiles.from_table(lab["tls"], path.parent, f"{path}: [lab.tls]")
+        if "tls" in lab
+        else None,
         tables=tables,
     )
 

@@ -13,11 +13,13 @@ serves, so each group stays beside its feature and the service stays one flat su
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import math
 from collections.abc import Callable
 from typing import Any
 
+from lab_daemon import call_limits, lease_guard
 from lab_daemon.host import DeviceRuntime, LabHost
 from pytest_virtualpy.errors import BadArgument, DeviceUnavailable, LabError, UsageError
 from pytest_virtualpy.lab import wire
@@ -33,22 +35,28 @@ def _exposed(fn: Callable, *, image: bool) -> Callable:
     With ``image``, ``fn`` returns ``(meta, bytes)`` and so does the wrapper.
     """
     name = fn.__name__.removeprefix("exposed_")
+    signature = inspect.signature(fn)
+    params = list(signature.parameters)[1:]  # without self
 
     @functools.wraps(fn)
     def wrapper(self, *args):
         try:
-            for a in args:
-                if not wire.is_plain(a):
-                    raise BadArgument(
-                        f"{name}() takes plain values only "
-                        f"(str, bytes, numbers, tuples), got {type(a).__name__}"
-                    )
-            result = fn(self, *args)
+            call_limits.check_args(name, params, args)
+            try:
+                signature.bind(self, *args)
+            except TypeError:
+                raise BadArgument(
+                    f"{name}() takes the arguments ({', '.join(params)}), got {len(args)} values"
+                ) from None
+            with call_limits.in_flight(getattr(self, "peer", None), name):
+                result = fn(self, *args)
             return (wire.encode_ok(result[0]), result[1]) if image else wire.encode_ok(result)
         except Exception as e:
             if not (isinstance(e, LabError | UsageError) or type(e) is ValueError):
                 log.exception("%s failed", name)  # a daemon bug: keep its traceback
             return (wire.encode_error(e), b"") if image else wire.encode_error(e)
+        finally:
+            lease_guard.leave()  # the lease _rt entered guards this call only
 
     return wrapper
 
@@ -67,16 +75,44 @@ def number(value: Any, what: str, low: float, high: float) -> float:
     """``value`` as a finite float in ``[low, high]``, or a ValueError that says so."""
     try:
         v = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{what} must be a number, got {value!r}") from None
     if not (math.isfinite(v) and low <= v <= high):
         raise ValueError(f"{what} must be between {low:g} and {high:g}, got {value!r}")
     return v
 
 
-def timeout(value: Any) -> float:
+def timeout(value: Any, what: str = "timeout") -> float:
     """A wait of 0 to :data:`MAX_WAIT_SECS` seconds."""
-    return number(value, "timeout", 0.0, MAX_WAIT_SECS)
+    return number(value, what, 0.0, MAX_WAIT_SECS)
+
+
+def integer(value: Any, what: str, low: int, high: int) -> int:
+    """``value`` as a whole number in ``[low, high]`` (a float like 3.0 too), or a ValueError.
+
+    >>> integer(3.0, "consecutive", 1, 100)
+    3
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{what} must be a whole number, got {value!r}")
+    v = number(value, what, low, high)
+    if v != int(v):
+        raise ValueError(f"{what} must be a whole number, got {value!r}")
+    return int(v)
+
+
+def optional_number(value: Any, what: str, low: float, high: float) -> float | None:
+    """None, or a finite number in ``[low, high]`` (see :func:`number`)."""
+    return None if value is None else number(value, what, low, high)
+
+
+def text(value: Any, what: str, max_chars: int) -> str:
+    """``value`` as a str of at most ``max_chars`` characters, or a ValueError that says so."""
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a str, got {type(value).__name__}")
+    if len(value) > max_chars:
+        raise ValueError(f"{what} is too long: {len(value)} characters (at most {max_chars})")
+    return value
 
 
 class ServiceBase:
@@ -85,7 +121,14 @@ class ServiceBase:
     host: LabHost
 
     def _rt(self, lease_id: str) -> DeviceRuntime:
-        lease = self.host.leases.check(str(lease_id))
+        """The leased device's runtime; the lease must be held by this connection.
+
+        The rest of the call runs under the lease (:mod:`lab_daemon.lease_guard`): once
+        it ends, the call's waits raise :class:`LeaseLost` and leave the device alone.
+        """
+        peer = getattr(self, "peer", None)
+        lease = self.host.leases.check(str(lease_id), getattr(peer, "conn_id", None))
+        lease_guard.enter(self.host.leases, lease)
         return self.host.runtime(lease.device)
 
     def _part(self, lease_id: str, part: str):

@@ -90,7 +90,7 @@ class LabHost:
         self.started = time.time()
         #: the live page's address once it listens (``{"port", "bind"}``), for hello()
         self.live: dict | None = None
-        self.leases = LeaseTable(d.name for d in devices)
+        self.leases = LeaseTable((d.name for d in devices), lab=name)
         self._runtimes: dict[str, DeviceRuntime] = {}
         for d in devices:
             ring = FrameRing(ring_size or ring_frames(d.video.width, d.video.height))

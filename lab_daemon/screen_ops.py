@@ -6,30 +6,82 @@ so that only small results cross the network.
 
 from __future__ import annotations
 
-import functools
+import collections
+import hashlib
 import json
+import threading
 
 import numpy as np
 
 from lab_daemon.capture import FrameRing
-from lab_daemon.imaging import decode_image
+from lab_daemon.imaging import decode_bounded
 from pytest_virtualpy import vision
 from pytest_virtualpy.errors import BlackTimeout, MatchTimeout, MotionTimeout
 
+CACHE_BYTES = 64 << 20  # decoded reference images kept, least recently used dropped first
+MAX_PARAMS_CHARS = 4096  # characters of a match parameters JSON
+MAX_ERODE_PASSES = 16
 
-@functools.lru_cache(maxsize=64)
+_cache: collections.OrderedDict[bytes, np.ndarray] = collections.OrderedDict()
+_cache_bytes = 0
+_cache_lock = threading.Lock()
+
+
 def reference_image(data: bytes) -> np.ndarray:
     """Decode a reference image, cached by content so repeated waits stay cheap.
 
-    Callers must not modify the returned array: it is shared between calls.
+    Its size is checked before decoding (:func:`~lab_daemon.imaging.decode_bounded`) and
+    the cache holds at most :data:`CACHE_BYTES` of decoded pixels. Callers must not
+    modify the returned array: it is shared between calls.
     """
-    return decode_image(data, "reference image")
+    global _cache_bytes
+    if not isinstance(data, bytes):
+        raise ValueError(f"a reference image is PNG or JPEG bytes, got {type(data).__name__}")
+    key = hashlib.blake2b(data, digest_size=20).digest()
+    with _cache_lock:
+        image = _cache.get(key)
+        if image is not None:
+            _cache.move_to_end(key)
+            return image
+    image = decode_bounded(data, "reference image")
+    with _cache_lock:
+        if key not in _cache and image.nbytes <= CACHE_BYTES:
+            _cache[key] = image
+            _cache_bytes += image.nbytes
+            while _cache_bytes > CACHE_BYTES:
+                _cache_bytes -= _cache.popitem(last=False)[1].nbytes
+    return image
+
+
+def cache_info() -> dict:
+    """How many decoded references the cache holds, and their bytes."""
+    with _cache_lock:
+        return {"images": len(_cache), "bytes": _cache_bytes, "limit": CACHE_BYTES}
 
 
 def match_params(params_json: str | None) -> vision.MatchParameters | None:
+    """MatchParameters from their JSON (None: the defaults); a ValueError if bad."""
     if not params_json:
         return None
-    params = json.loads(params_json)
+    if not isinstance(params_json, str) or len(params_json) > MAX_PARAMS_CHARS:
+        raise ValueError(f"match parameters are a JSON object of at most {MAX_PARAMS_CHARS} chars")
+    try:
+        params = json.loads(params_json)
+    except (ValueError, RecursionError):
+        raise ValueError(f"match parameters are not valid JSON: {params_json[:80]!r}") from None
+    if not isinstance(params, dict):
+        raise ValueError(f"match parameters must be a JSON object, got {params_json[:80]!r}")
+    erode = params.get("erode_passes", 1)
+    if isinstance(erode, bool) or not isinstance(erode, int) or not 0 <= erode <= MAX_ERODE_PASSES:
+        raise ValueError(f"erode_passes must be a whole number from 0 to {MAX_ERODE_PASSES}")
+    for name in ("match_threshold", "confirm_threshold"):
+        if name in params and (
+            isinstance(params[name], bool) or not isinstance(params[name], int | float)
+        ):
+            raise ValueError(f"MatchParameters.{name} must be a number, got {params[name]!r}")
+    for name in ("match_method", "confirm_method"):
+        if name in params and not isinstance(params[name], str):
+            raise ValueError(f"MatchParameters.{name} must be a str, got {params[name]!r}")
     try:
         return vision.MatchParameters(**params)
     except TypeError as e:

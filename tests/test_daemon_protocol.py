@@ -21,7 +21,7 @@ def test_list_devices_and_health(connect):
     devices = client.list_devices()
     assert len(devices) == 3
     for d in devices:
-        assert {"video", "keys", "power", "serial", "sim"} <= set(d["capabilities"])
+        assert {"video", "remote", "power", "serial", "sim"} <= set(d["capabilities"])
         assert (d["width"], d["height"], d["fps"]) == (1280, 720, 60.0)
     first = client.health()["devices"]
     second = wait_until(

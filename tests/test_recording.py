@@ -157,6 +157,44 @@ def test_recorder_never_records_faster_than_capture():
     assert 7 <= len(times) <= 11
 
 
+def test_a_still_screen_is_encoded_once_and_a_changed_one_again():
+    """The capture repeats its read-only array for an unchanged screen: no new encoding."""
+    ring = FrameRing(8)
+    still = np.zeros((90, 160, 3), np.uint8)  # smooth, so that JPEG keeps it close
+    still[:, :, 0] = np.linspace(0, 255, 160, dtype=np.uint8)
+    still[:, :, 2] = np.linspace(0, 255, 90, dtype=np.uint8)[:, None]
+    still.flags.writeable = False
+    pictures = [still]
+    stop = threading.Event()
+
+    def feed() -> None:
+        while not stop.is_set():
+            ring.append(Frame(pictures[0], time=time.time()))
+            time.sleep(1 / 30)
+
+    threading.Thread(target=feed, daemon=True).start()
+    rec = Recorder("tv-1", ring, 30.0, dict(lab_options.defaults("recording"), fps=10.0))
+    rec.start()
+    try:
+        wait_until(lambda: rec.frames_recorded >= 8, timeout=10)
+        assert rec.frames_reused >= rec.frames_recorded - 2  # encoded once (or twice, racing)
+        changed = still.copy()  # writable: a real capture's fresh array
+        changed[:45] = 255 - changed[:45]
+        pictures[0] = changed
+        reused = rec.frames_reused
+        wait_until(lambda: rec.frames_recorded >= 14, timeout=10)
+        assert rec.frames_reused == reused  # writable frames are always encoded
+        jpegs = [j for _, j in rec.store.read(rec.store.select(0, 1e10, 0))]
+    finally:
+        stop.set()
+        rec.stop()
+        rec.join(2)
+    decoded = [cv2.imdecode(np.frombuffer(j, np.uint8), 1) for j in jpegs]
+    first, last = decoded[0].astype(int), decoded[-1].astype(int)
+    assert np.abs(first - still).mean() < 12  # each JPEG shows its own picture
+    assert np.abs(last - changed).mean() < 12 and np.abs(last - still).mean() > 40
+
+
 # --- over RPyC, from the simulated lab daemon --------------------------------------------
 
 

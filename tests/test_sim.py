@@ -504,8 +504,9 @@ def test_ground_truth_events(box: SimulatedBox, clock: FakeClock) -> None:
     assert ok["settled"] >= ok["first_change"] >= ok["received"] + 0.04
     assert 0.5 <= zap["settled"] - zap["effect"] <= 0.5 + 1 / FPS + 1e-9
     for e in ev:
-        assert set(e) == {"key", "received", "dropped", "effect", "first_change", "settled",
-                          "screen_before", "screen_after"}  # fmt: skip
+        assert set(e) == {"key", "lease", "received", "dropped", "effect", "first_change",
+                          "settled", "screen_before", "screen_after"}  # fmt: skip
+        assert e["lease"] is None  # pressed on the box itself, under no daemon lease
     box.events()[0]["key"] = "changed"
     assert box.events()[0]["key"] == "KEY_RIGHT"  # a copy
 

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+from lab_daemon import lease_guard
 from lab_daemon.audio.ring import AudioRing, rms_db
 
 WINDOW_SECS = 0.1
@@ -34,6 +35,7 @@ def wait_level(
     seen: float | None = None
     level: float | None = None
     while True:
+        lease_guard.check()  # the call's lease ended: stop (LeaseLost)
         latest = ring.latest_time()
         timed_out = time.monotonic() >= deadline
         if latest is not None and latest != seen and (latest - window >= start or timed_out):
@@ -49,7 +51,7 @@ def wait_level(
                 level = ring.level_db(window)  # raises if nothing ever came
             return {"ok": False, "level_db": round(level, 2), "time": seen}
         left = deadline - time.monotonic()
-        if not ring.wait_newer(latest, max(0.0, min(left, 0.5))):
+        if not ring.wait_newer(latest, max(0.0, min(left, lease_guard.SLICE_SECS))):
             ring.level_db(window)  # a stalled or stopped capture raises LabError here
 
 

@@ -142,10 +142,10 @@ class Device:
 
     @property
     def capabilities(self) -> list[str]:
-        caps = ["video"]
-        parts = ("keys", "power", "serial", "adb", "audio", "sim")
-        caps += [n for n in parts if getattr(self, n) is not None]
-        return caps
+        """The device's parts, by the names tests ask for them (its ``keys`` is "remote")."""
+        parts = {"remote": self.keys, "power": self.power, "serial": self.serial}
+        parts.update(adb=self.adb, audio=self.audio, sim=self.sim)
+        return ["video", *(name for name, part in parts.items() if part is not None)]
 
     def start(self) -> None:
         """Start background parts (the simulator's clock, consoles)."""

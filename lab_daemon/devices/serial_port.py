@@ -35,6 +35,7 @@ class PySerialPort(SerialPort):
         self.path = path
         self._port = serial.serial_for_url(path, baudrate=baudrate, timeout=0.1)
         self._buffer = bytearray()
+        self.dropped = 0  # bytes dropped because the console did not drain them in time
         self._cond = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._pump, name=f"serial-{path}", daemon=True)
@@ -62,7 +63,9 @@ class PySerialPort(SerialPort):
                 with self._cond:
                     self._buffer += data
                     if len(self._buffer) > BUFFER_LIMIT:
-                        del self._buffer[: len(self._buffer) - BUFFER_LIMIT]
+                        cut = len(self._buffer) - BUFFER_LIMIT
+                        del self._buffer[:cut]
+                        self.dropped += cut
                     self._cond.notify_all()
 
     def write(self, data: bytes) -> None:

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+from lab_daemon import lease_guard
 from lab_daemon.devices.base import (
     AudioSource,
     Device,
@@ -84,8 +85,11 @@ class SimKeys(KeySender):
         self.box = box
 
     def press(self, key: str, hold_secs: float | None = None) -> float:
+        """Press ``key``; the box's ground truth records the lease it was pressed under
+        (so a benchmark can prove no two leases ever drove the box at once)."""
         t = time.time()
-        self.box.press_key(key, t)
+        lease = lease_guard.current()
+        self.box.press_key(key, t, lease.lease_id if lease is not None else None)
         return t
 
     def keys(self) -> list[str]:

@@ -228,16 +228,17 @@ class SimulatedBox:
 
     # --- keys -----------------------------------------------------------------------------
 
-    def press_key(self, key: str, t: float | None = None) -> None:
+    def press_key(self, key: str, t: float | None = None, lease: str | None = None) -> None:
         """Receive ``key`` at time ``t`` (default: now); it takes effect after the input
-        latency (plus the "slow" fault's). Raises UnknownKeyError for unknown names."""
+        latency (plus the "slow" fault's). Raises UnknownKeyError for unknown names.
+        ``lease`` (the daemon's lease the press came under) goes into its ground truth."""
         validate_key(key)
         with self._lock:
             received = self._clock() if t is None else float(t)
             dropped = False
             if self._faults.active("drop_keys"):
                 dropped = self._rng.random() < self._faults.param("drop_keys", "probability")
-            ev = self._truth.record(key, received, dropped, self._screen_at(received))
+            ev = self._truth.record(key, received, dropped, self._screen_at(received), lease)
             if dropped:
                 return
             latency = self.input_latency_ms + self._faults.param("slow", "latency_ms")

@@ -20,6 +20,8 @@ from collections.abc import Callable
 
 PROMPT = "stb# "
 _MAX_PENDING = 256 * 1024  # bytes kept for a reader that is not reading
+MAX_LINE = 4096  # characters of one typed line; more are dropped (not echoed), like a full
+# line buffer, so a client typing a megabyte without Enter costs linear time and bounded memory
 
 
 def boot_log(firmware_version: str, model: str, name: str) -> list[str]:
@@ -55,7 +57,7 @@ class SerialConsole:
         self._lock = threading.Lock()
         self._scheduled: deque[tuple[float, str]] = deque()
         self._out = bytearray()
-        self._line = ""
+        self._line: list[str] = []  # the line being typed, one str per character
         self._after_cr = False
         self._ready = False  # prompt shown: accepting input
         self._powered = False
@@ -97,7 +99,7 @@ class SerialConsole:
         with self._lock:
             self._powered = True
             self._ready = False
-            self._line = ""
+            self._line = []
             self._scheduled.clear()
             n = len(self._boot_lines)
             for i, line in enumerate(self._boot_lines):
@@ -111,7 +113,7 @@ class SerialConsole:
             self._ready = False
             self._scheduled.clear()
             self._out.clear()
-            self._line = ""
+            self._line = []
 
     # --- the thread -----------------------------------------------------------------
 
@@ -167,17 +169,17 @@ class SerialConsole:
                     if ch == "\n" and after_cr:
                         continue  # "\r\n" is one Enter
                     self._write("\r\n")
-                    run.append(self._line)
-                    self._line = ""
+                    run.append("".join(self._line))
+                    self._line = []
                 elif ch in "\x7f\x08":
                     if self._line:
-                        self._line = self._line[:-1]
+                        self._line.pop()
                         self._write("\b \b")
                 elif ch == "\x03":
                     self._write("^C\r\n" + PROMPT)
-                    self._line = ""
-                elif ch.isprintable():
-                    self._line += ch
+                    self._line = []
+                elif ch.isprintable() and len(self._line) < MAX_LINE:
+                    self._line.append(ch)
                     self._write(ch)
         for line in run:
             output = self._commands(line.strip())

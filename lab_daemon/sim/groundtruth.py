@@ -22,10 +22,14 @@ class GroundTruth:
         self._events: deque[dict[str, Any]] = deque(maxlen=max_events)
         self._waiting: list[tuple[dict[str, Any], float]] = []  # (event, settle time)
 
-    def record(self, key: str, received: float, dropped: bool, screen: str) -> dict[str, Any]:
-        """A key arrived at ``received``; returns its (mutable, internal) event."""
+    def record(
+        self, key: str, received: float, dropped: bool, screen: str, lease: str | None = None
+    ) -> dict[str, Any]:
+        """A key arrived at ``received`` (pressed under ``lease``, the daemon's lease id,
+        if known); returns its (mutable, internal) event."""
         ev: dict[str, Any] = {
             "key": key,
+            "lease": lease,
             "received": float(received),
             "dropped": bool(dropped),
             "effect": None,

@@ -2,9 +2,11 @@
 ``power``, ``serial`` and ``adb``.
 
 Every device fixture shares one per-test context: the leased device, the test's
-step log and where its artifacts go. At the start of each test, simulator
-faults are cleared and a switched-off device is switched on, so one test's
-mess never becomes the next test's failure.
+step log and where its artifacts go. A test marked
+``@pytest.mark.device(model=..., capabilities=[...])`` gets a device that meets it:
+the one held if it does, else a new lease (the held one is given back). At the
+start of each test, simulator faults are cleared and a switched-off device is
+switched on, so one test's mess never becomes the next test's failure.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 
 from pytest_virtualpy.errors import LabError
 from pytest_virtualpy.lab.device import DeviceClient
+from pytest_virtualpy.lab.requirements import Requirements
 from pytest_virtualpy.lab.session import LabSession
 from pytest_virtualpy.remote import Remote
 from pytest_virtualpy.results.artifacts import LocalArtifacts
@@ -85,17 +88,30 @@ class DeviceContext:
         }
 
 
+def requirements_of(item: pytest.Item) -> Requirements:
+    """What ``@pytest.mark.device(model=..., capabilities=[...])`` asks of the device.
+
+    >>> requirements_of(item)  # doctest: +SKIP
+    Requirements(model='acme-4k', capabilities=('serial',))
+    """
+    marker = item.get_closest_marker("device")
+    return Requirements.from_marker(marker.args, marker.kwargs) if marker else Requirements()
+
+
 @pytest.fixture(scope="session")
 def lab(request: pytest.FixtureRequest) -> LabSession:
-    """This test process's lab: the connection and the device leased for the session."""
+    """This test process's lab: the connection and the device it holds now."""
     session = request.config.stash[SESSION_KEY]
     session.open()
     return session
 
 
 @pytest.fixture
-def _virtualpy_device(request: pytest.FixtureRequest, lab: LabSession) -> Iterator[DeviceContext]:
-    device = lab.open()
+def _virtualpy_device(request: pytest.FixtureRequest) -> Iterator[DeviceContext]:
+    # per test, not through the session-scoped `lab`: a device that does not meet this
+    # test's marker is swapped here, and a lease error stays this test's own
+    lab = request.config.stash[SESSION_KEY]
+    device = lab.open(requirements_of(request.node))
     device.set_test(request.node.nodeid)  # lab owners see it on the live page
     is_sim = "sim" in device.info.get("capabilities", [])
     if request.node.get_closest_marker("sim_only") and not is_sim:

@@ -66,12 +66,7 @@ class LabWatch:
     def replies(self) -> list[dict]:
         """Every reply of one poll (one unless the daemon has more than a page)."""
         if self.client is None or self.client.closed:
-            self.client = LabClient.connect(
-                self.spec.address,
-                self.spec.token(),
-                client_name="virtualpy-monitor",
-                timeout=CONNECT_SECS,
-            )
+            self.client = self.spec.connect("virtualpy-monitor", timeout=CONNECT_SECS)
         out, seq = [], self.seq
         for _ in range(MAX_PAGES):
             reply = self.client.incidents(seq)

@@ -6,26 +6,36 @@ module only connects it to pytest.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import math
 import os
 import secrets
 import sys
 import time
 from pathlib import Path
 
+import _pytest
+import pluggy
 import pytest
 
 from pytest_virtualpy import blame, fixtures, junit, video_evidence
 from pytest_virtualpy.errors import ConfigError, LabError, MatchTimeout
 from pytest_virtualpy.lab.imaging import encode_image
-from pytest_virtualpy.lab.inventory import load_inventory, resolve_labs
-from pytest_virtualpy.lab.session import LabSession, SimOptions, count_devices
+from pytest_virtualpy.lab.inventory import load_inventory, load_pools, resolve_labs
+from pytest_virtualpy.lab.session import (
+    DEFAULT_LEASE_TIMEOUT_SECS,
+    LabSession,
+    SimOptions,
+    fetch_catalog,
+)
 from pytest_virtualpy.lab_summary import LabFaults
 from pytest_virtualpy.results.artifacts import LocalArtifacts
 from pytest_virtualpy.vision import annotate_match
 
 RUN_ID_ENV = "VIRTUALPY_RUN_ID"
-DEVICE_COUNTS_KEY = pytest.StashKey[dict]()
+CATALOG_KEY = pytest.StashKey[dict]()  # lab -> its devices (or why it was unreachable)
+MAX_LEASE_TIMEOUT_SECS = 600.0  # the longest a daemon lets a lease() wait
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,8 +44,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--lab",
         dest="virtualpy_lab",
         metavar="NAME[,NAME...]",
-        help="lab(s) to run on: names from labs.toml, or 'sim' for the built-in "
-        "simulated lab (default; also ini virtualpy_lab, env VIRTUALPY_LAB)",
+        help="lab(s) to run on: names from labs.toml, pool:NAME for a [pools.NAME] of "
+        "labs.toml, HOST:PORT, or 'sim' for the built-in simulated lab (default; also ini "
+        "virtualpy_lab, env VIRTUALPY_LAB)",
     )
     group.addoption(
         "--labs-file",
@@ -44,11 +55,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="lab inventory (default ./labs.toml; also ini virtualpy_labs_file)",
     )
     group.addoption(
-        "--lab-lease-wait",
-        dest="virtualpy_lease_wait",
-        type=float,
+        "--lease-timeout",
+        dest="virtualpy_lease_timeout",
         metavar="SECS",
-        help="how long to wait for a free device (default 60)",
+        help=f"how long a test waits, queued in the labs, for a free device that meets it "
+        f"(default {DEFAULT_LEASE_TIMEOUT_SECS:g}, at most {MAX_LEASE_TIMEOUT_SECS:g}; also "
+        "ini virtualpy_lease_timeout, env VIRTUALPY_LEASE_TIMEOUT)",
+    )
+    group.addoption(  # its old name, kept working
+        "--lab-lease-wait", dest="virtualpy_lease_timeout", help=argparse.SUPPRESS
     )
     group.addoption(
         "--artifacts",
@@ -66,6 +81,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "every test, or of none (also ini virtualpy_video, env VIRTUALPY_VIDEO)",
     )
     parser.addini("virtualpy_lab", "default lab (see --lab)")
+    parser.addini("virtualpy_lease_timeout", "longest wait for a free device (--lease-timeout)")
     parser.addini("virtualpy_video", "which tests get a video clip (see --video)")
     parser.addini("virtualpy_labs_file", "lab inventory file (see --labs-file)")
     parser.addini("virtualpy_artifacts", "artifacts folder (see --artifacts)")
@@ -97,6 +113,28 @@ def _workers(config: pytest.Config) -> int:
     return int(n) if isinstance(n, int) and n > 0 else 1
 
 
+def _lease_timeout(config: pytest.Config) -> float:
+    """``--lease-timeout`` (env, ini, default), checked: seconds from 0 to the daemon's limit."""
+    value = _setting(
+        config,
+        "virtualpy_lease_timeout",
+        "virtualpy_lease_timeout",
+        "VIRTUALPY_LEASE_TIMEOUT",
+        str(DEFAULT_LEASE_TIMEOUT_SECS),
+    )
+    try:
+        secs = float(value)
+    except ValueError:
+        secs = math.nan
+    if not 0 <= secs <= MAX_LEASE_TIMEOUT_SECS:  # NaN too
+        raise pytest.UsageError(
+            f"virtualpy: --lease-timeout (or ini virtualpy_lease_timeout, env "
+            f"VIRTUALPY_LEASE_TIMEOUT) must be seconds from 0 to {MAX_LEASE_TIMEOUT_SECS:g}, "
+            f"got {value!r}"
+        )
+    return secs
+
+
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     from pytest_virtualpy import hookspecs
 
@@ -109,12 +147,17 @@ def pytest_configure(config: pytest.Config) -> None:
         "sim_only: the test needs the simulated box (fault injection, ground "
         "truth); skipped on real hardware",
     )
+    config.addinivalue_line(
+        "markers",
+        "device(model=None, capabilities=[]): the test needs a device of this model with "
+        "these parts (video, remote, power, serial, adb, audio, sim)",
+    )
     lab_value = _setting(config, "virtualpy_lab", "virtualpy_lab", "VIRTUALPY_LAB", "sim")
     labs_file = _rootpath(
         config, _setting(config, "virtualpy_labs_file", "virtualpy_labs_file", None, "labs.toml")
     )
     try:
-        specs = resolve_labs(lab_value, load_inventory(labs_file), labs_file)
+        specs = resolve_labs(lab_value, load_inventory(labs_file), labs_file, load_pools(labs_file))
         sim = SimOptions(
             fps=float(config.getini("virtualpy_sim_fps")),
             resolution=config.getini("virtualpy_sim_resolution"),
@@ -127,9 +170,9 @@ def pytest_configure(config: pytest.Config) -> None:
     worker = getattr(config, "workerinput", {}).get("workerid", "")
     session = LabSession(specs, sim=sim, workers=_workers(config), worker=worker)
     session.owner += f":{worker or 'main'}"
-    wait = config.getoption("virtualpy_lease_wait")
-    if wait is not None:
-        session.lease_wait_secs = wait
+    session.lease_timeout_secs = _lease_timeout(config)
+    # the device lists the controller fetched at session start (pytest_configure_node)
+    session.catalog = dict(getattr(config, "workerinput", {}).get("virtualpy_catalog") or {})
     session.on_wait = lambda line: _say(config, line)
     config.stash[fixtures.SESSION_KEY] = session
     config.pluginmanager.register(LabFaults(), "virtualpy-lab-faults")
@@ -164,8 +207,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node) -> None:
-    """xdist: every worker writes into the controller's run folder."""
+    """xdist: every worker writes into the controller's run folder and knows the labs'
+    devices as the controller found them."""
     node.workerinput["virtualpy_run_id"] = node.config.stash[fixtures.ARTIFACTS_KEY].run_id
+    node.workerinput["virtualpy_catalog"] = node.config.stash.get(CATALOG_KEY, {})
 
 
 def _say(config: pytest.Config, line: str) -> None:
@@ -189,11 +234,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     lab_session = config.stash[fixtures.SESSION_KEY]
     if not lab_session.specs or hasattr(config, "workerinput") or config.option.collectonly:
         return
-    counts = count_devices(lab_session.specs)
-    config.stash[DEVICE_COUNTS_KEY] = counts
-    if any(isinstance(n, int) for n in counts.values()):
+    catalog = fetch_catalog(lab_session.specs)
+    config.stash[CATALOG_KEY] = lab_session.catalog = catalog
+    if any(isinstance(devices, list) for devices in catalog.values()):
         return
-    reasons = "\n".join(f"  {name}: {why}" for name, why in counts.items())
+    reasons = "\n".join(f"  {name}: {why}" for name, why in catalog.items())
     raise pytest.UsageError(
         f"virtualpy: no chosen lab can be reached, so no test was run:\n{reasons}"
     )
@@ -205,7 +250,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if not session.specs:
         lines.append("virtualpy: lab 'sim' (a local simulated set-top box per test process)")
     else:
-        counts = config.stash.get(DEVICE_COUNTS_KEY, None) or count_devices(session.specs)
+        catalog = config.stash.get(CATALOG_KEY, None) or fetch_catalog(session.specs)
+        counts = {name: len(v) if isinstance(v, list) else v for name, v in catalog.items()}
         desc = ", ".join(
             f"{name} ({n} devices)" if isinstance(n, int) else f"{name} (unreachable: {n})"
             for name, n in counts.items()
@@ -216,7 +262,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             lines.append(
                 f"virtualpy: WARNING: {session.workers} workers but only {total} devices; "
                 f"{session.workers - total} worker(s) will wait up to "
-                f"{session.lease_wait_secs:g} s for a free device and then error. "
+                f"{session.lease_timeout_secs:g} s for a free device and then error. "
                 f"Use -n {max(total, 1)}."
             )
     lines.append(f"virtualpy: artifacts in {config.stash[fixtures.ARTIFACTS_KEY].run_dir}")
@@ -273,11 +319,18 @@ def _leave_out_lease_wait(item: pytest.Item, report, ctx) -> None:
 
 
 def _repr_without_our_frames(item: pytest.Item, excinfo: pytest.ExceptionInfo):
-    """The failure's report with virtualpy's own frames left out (as pytest hides its own)."""
-    ours = Path(blame.__file__).resolve().parent
-    keep = excinfo.traceback.filter(lambda entry: ours not in Path(entry.path).resolve().parents)
-    if len(keep):
-        excinfo.traceback = keep
+    """The failure's report with virtualpy's own frames left out (as pytest hides its own).
+
+    With no frame of the test's own left (a marker refused while a fixture set up), the
+    message alone: it says what to fix.
+    """
+    hidden = [Path(m.__file__).resolve().parent for m in (blame, _pytest, pluggy)]
+    keep = excinfo.traceback.filter(
+        lambda entry: not any(h in Path(entry.path).resolve().parents for h in hidden)
+    )
+    if not len(keep):
+        return excinfo.getrepr(style="no")
+    excinfo.traceback = keep
     return item.repr_failure(excinfo)
 
 

@@ -307,7 +307,7 @@ def test_lab_toml_builds_a_device_on_one_adb_link(tmp_path, fake, adb_server):
     try:
         assert isinstance(device.adb, AdbLink) and isinstance(device.video, AdbScreencap)
         assert device.keys.link is device.adb and device.video.link is device.adb
-        assert device.capabilities == ["video", "keys", "adb"]
+        assert device.capabilities == ["video", "remote", "adb"]
         names = device.keys.keys()
         assert "KEY_NETFLIX" in names and "KEY_OK" in names
     finally:

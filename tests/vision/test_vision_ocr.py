@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from pytest_virtualpy.errors import ConfigError
 from pytest_virtualpy.vision import Frame, Region, is_no_signal, match_text, ocr, ocr_lines
+from pytest_virtualpy.vision.ocr_engine import results
 
 LINE = Region(100, 200, 700, 70)
 ocr_module = importlib.import_module("pytest_virtualpy.vision.ocr")  # not the `ocr` function
@@ -31,6 +32,14 @@ def _render() -> np.ndarray:
     draw.text((120, 210), "Firmware version 4.2.1", font=font, fill=(255, 255, 255))
     draw.text((120, 420), "Channel 102", font=ImageFont.load_default(size=32), fill=(230, 230, 0))
     return np.ascontiguousarray(np.array(img)[:, :, ::-1])
+
+
+@pytest.fixture(autouse=True)
+def _read_for_real() -> None:
+    """Each test runs the engine: a remembered result would hide a faked or missing one."""
+    results().clear()
+    yield
+    results().clear()
 
 
 @pytest.fixture(scope="module")

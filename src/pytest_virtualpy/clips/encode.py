@@ -18,7 +18,6 @@ import struct
 import tempfile
 from collections.abc import Sequence
 
-import av
 import cv2
 import numpy as np
 
@@ -58,6 +57,8 @@ def _picture(frame: RecordedFrame, size: tuple[int, int]) -> np.ndarray:
 
 
 def _audio_frames(rate: int, audio_start: float, samples: bytes, start: float, end: float):
+    import av
+
     pcm = np.frombuffer(samples, "<i2").astype(np.float32) / 32768.0
     first = round((audio_start - start) * rate)  # where the sound starts in the clip
     if first < 0:
@@ -84,6 +85,8 @@ def encode_mp4(
     ``audio`` is ``(rate, start_time, int16 LE mono samples)``. The first frame shows from
     the clip's start, the last until its end.
     """
+    import av  # PyAV costs ~0.1 s of CPU to import: only processes that make a clip pay it
+
     if not frames:
         raise ValueError("no frames to encode")
     size = clip_size(frames)
@@ -129,6 +132,8 @@ def encode_mp4(
 
 
 def _encode(out, video, image: np.ndarray, pts: int) -> None:
+    import av
+
     frame = av.VideoFrame.from_ndarray(image, format="bgr24")
     frame.pts = pts
     frame.time_base = MS
@@ -137,6 +142,8 @@ def _encode(out, video, image: np.ndarray, pts: int) -> None:
 
 def _subtitle(out, subs, cue: Cue) -> None:
     """A mov_text sample: the text's length (2 bytes, big-endian), then its UTF-8."""
+    import av
+
     text = cue.text.encode("utf-8")[:65535]
     packet = av.Packet(struct.pack(">H", len(text)) + text)
     packet.stream = subs

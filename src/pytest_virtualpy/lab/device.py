@@ -15,7 +15,9 @@ class DeviceClient:
     def __init__(self, client: LabClient, lease: dict):
         self.client = client
         self.lease_id: str = lease["lease_id"]
-        self.info = {k: v for k, v in lease.items() if k != "lease_id"}
+        #: the renew key for the lease keeper's connection; like the id, kept out of ``info``
+        self.key: str | None = lease.get("key")
+        self.info = {k: v for k, v in lease.items() if k not in ("lease_id", "key")}
 
     @property
     def name(self) -> str:

@@ -5,9 +5,17 @@ Example::
     [labs.bench-a]
     address = "10.0.0.23:18861"
     token_env = "BENCH_A_TOKEN"     # the variable that holds that daemon's token
+    tls = { ca = "certs/ca.pem", cert = "certs/client-ci.pem", key = "certs/client-ci.key" }
+                                    # optional: TLS; paths relative to labs.toml
 
-``--lab=bench-a`` then uses it; ``--lab=bench-a,bench-b`` spreads over both. The
-name ``sim`` is built in: a local simulated lab started for the run.
+``--lab=bench-a`` then uses it; ``--lab=bench-a,bench-b`` spreads over both. A pool
+names several labs at once::
+
+    [pools.living-room]
+    labs = ["bench-a", "bench-b"]
+
+and ``--lab=pool:living-room`` uses all of them. The name ``sim`` is built in: a local
+simulated lab started for the run.
 
 Commands that talk to one running daemon (``virtualpy-lab screenshot``, ``live-url``,
 ``virtualpy monitor``) take ``--lab NAME`` or ``--lab HOST:PORT`` through
@@ -18,13 +26,15 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pytest_virtualpy.errors import ConfigError
+from pytest_virtualpy.lab.tls import TlsFiles
 
 SIM_LAB = "sim"
 DEFAULT_TOKEN_ENV = "VIRTUALPY_LAB_TOKEN"
+POOL_PREFIX = "pool:"  # --lab=pool:NAME is every lab of [pools.NAME]
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,8 @@ class LabSpec:
     name: str
     address: str
     token_env: str = DEFAULT_TOKEN_ENV
+    #: TLS files for this lab (``tls = { ca, cert, key }``), None for plain TCP
+    tls: TlsFiles | None = field(default=None, repr=False)
 
     def token(self) -> str:
         token = os.environ.get(self.token_env, "").strip()
@@ -44,6 +56,19 @@ class LabSpec:
                 "it keeps it)"
             )
         return token
+
+    def connect(self, client_name: str, token: str | None = None, timeout: float = 10.0):
+        """An authenticated :class:`~pytest_virtualpy.lab.client.LabClient` to this lab,
+        over TLS when the lab has ``tls`` files (``token``: default from :meth:`token`)."""
+        from pytest_virtualpy.lab.client import LabClient  # the client imports this module
+
+        return LabClient.connect(
+            self.address,
+            token if token is not None else self.token(),
+            client_name=client_name,
+            timeout=timeout,
+            tls=self.tls,
+        )
 
 
 def load_inventory(path: Path) -> dict[str, LabSpec]:
@@ -65,24 +90,91 @@ def load_inventory(path: Path) -> dict[str, LabSpec]:
             raise ConfigError(
                 f"{path}: the lab name {SIM_LAB!r} is reserved for the built-in simulated lab"
             )
+        tls = entry.get("tls")
         specs[name] = LabSpec(
-            name, str(entry["address"]), str(entry.get("token_env", DEFAULT_TOKEN_ENV))
+            name,
+            str(entry["address"]),
+            str(entry.get("token_env", DEFAULT_TOKEN_ENV)),
+            TlsFiles.from_table(tls, path.parent, f"{path}: [labs.{name}]") if tls else None,
         )
     return specs
 
 
-def resolve_labs(value: str, inventory: dict[str, LabSpec], source: Path) -> list[LabSpec]:
-    """Turn ``--lab`` (comma-separated names or HOST:PORT addresses) into specs.
+def load_pools(path: Path) -> dict[str, list[str]]:
+    """The ``[pools.NAME] labs = [...]`` tables of labs.toml; a missing file has none.
+
+    The lab names are checked when a pool is used (:func:`resolve_labs`).
+    """
+    if not path.exists():
+        return {}
+    try:
+        pools = tomllib.loads(path.read_text()).get("pools", {})
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path} is not valid TOML: {e}") from None
+    if not isinstance(pools, dict):
+        raise ConfigError(f"{path}: [pools] must be a table of [pools.NAME] tables")
+    out = {}
+    for name, entry in pools.items():
+        labs = entry.get("labs") if isinstance(entry, dict) else None
+        if not labs or not isinstance(labs, list) or not all(isinstance(n, str) for n in labs):
+            raise ConfigError(
+                f'{path}: [pools.{name}] needs labs = ["LAB", ...], a list of lab names '
+                "from its [labs.NAME] tables"
+            )
+        out[name] = list(dict.fromkeys(labs))
+    return out
+
+
+def _expand_pools(
+    names: list[str], inventory: dict[str, LabSpec], pools: dict[str, list[str]], source: Path
+) -> list[str]:
+    """``pool:NAME`` entries replaced by their labs (each lab once, in order)."""
+    out: list[str] = []
+    for name in names:
+        if not name.startswith(POOL_PREFIX):
+            out.append(name)
+            continue
+        pool = name[len(POOL_PREFIX) :]
+        if pool not in pools:
+            known = ", ".join(sorted(pools)) or "none"
+            raise ConfigError(
+                f"unknown pool {pool!r}. Pools in {source}: {known}. Define one there as "
+                f'[pools.{pool or "NAME"}] labs = ["LAB", ...] (see --labs-file)'
+            )
+        unknown = [n for n in pools[pool] if n not in inventory]
+        if unknown:
+            known = ", ".join(sorted(inventory)) or "none"
+            raise ConfigError(
+                f"pool {pool!r} in {source} names unknown lab(s) "
+                f"{', '.join(map(repr, unknown))}. Known labs: {known}; add [labs.NAME] "
+                "tables for them or fix the pool's list"
+            )
+        out.extend(pools[pool])
+    return list(dict.fromkeys(out))
+
+
+def resolve_labs(
+    value: str,
+    inventory: dict[str, LabSpec],
+    source: Path,
+    pools: dict[str, list[str]] | None = None,
+) -> list[LabSpec]:
+    """Turn ``--lab`` (comma-separated names, ``pool:NAME``s or HOST:PORTs) into specs.
 
     A name is looked up in labs.toml first; an address that is no name there takes its
-    token from ``$VIRTUALPY_LAB_TOKEN``. Anything else is an error naming the known labs.
+    token from ``$VIRTUALPY_LAB_TOKEN``; ``pool:NAME`` is every lab of that pool.
+    Anything else is an error naming the known labs (or pools).
 
     >>> resolve_labs("127.0.0.1:18861", {}, Path("labs.toml"))[0].address
     '127.0.0.1:18861'
+    >>> a, b = LabSpec("a", "h:1"), LabSpec("b", "h:2")
+    >>> [s.name for s in resolve_labs("pool:p", {"a": a, "b": b}, Path("x"), {"p": ["b", "a"]})]
+    ['b', 'a']
     """
     names = [n.strip() for n in value.split(",") if n.strip()]
     if not names:
         raise ConfigError("--lab is empty; give a lab name from labs.toml, or 'sim'")
+    names = _expand_pools(names, inventory, pools or {}, source)
     if SIM_LAB in names:
         if len(names) > 1:
             raise ConfigError("--lab=sim cannot be combined with other labs")
@@ -92,8 +184,8 @@ def resolve_labs(value: str, inventory: dict[str, LabSpec], source: Path) -> lis
         known = ", ".join(sorted(inventory)) or f"none ({source} is missing or empty)"
         raise ConfigError(
             f"unknown lab {', '.join(map(repr, unknown))}. Known labs: {known}; plus 'sim', "
-            f"the built-in simulated lab, or a daemon's HOST:PORT. Labs are defined in "
-            f"{source} (--labs-file)."
+            f"the built-in simulated lab, a daemon's HOST:PORT, or pool:NAME. Labs and pools "
+            f"are defined in {source} (--labs-file)."
         )
     return [inventory.get(n) or LabSpec(n, n, DEFAULT_TOKEN_ENV) for n in names]
 

@@ -6,6 +6,8 @@ Engines
 in the pip package, so it works offline on a machine that has nothing but Python). The engine is
 created on first use and cached; that first call takes a second or two, later calls about 0.1 s
 for a small region and 0.5 s for a whole 720p frame, so pass a ``region`` whenever you can.
+Reading the very same pixels again with the same settings is answered from memory
+(`ocr_cache`: a poll that sees an unchanged banner, every ``tune()`` reading it).
 
 ``engine="tesseract"`` runs the ``tesseract`` binary, a system package (Debian/Ubuntu:
 ``apt-get install tesseract-ocr``; tesseract 5), through a subprocess with the LSTM engine
@@ -48,10 +50,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cv2
@@ -61,14 +62,13 @@ from pytest_virtualpy.errors import ConfigError, TextTimeout
 
 from .frame import frame_time
 from .image import to_bgr, validate_frame
+from .ocr_engine import rapidocr_engine, results
 from .region import Region
 
 __all__ = ["OcrLine", "TextMatchResult", "match_text", "ocr", "ocr_lines"]
 
 _MODES = ("block", "line")
 _ENGINES = ("auto", "rapidocr", "tesseract")
-_lock = threading.Lock()
-_rapid_engine: Any = None
 
 
 @dataclass
@@ -78,22 +78,6 @@ class OcrLine:
     text: str
     region: Region
     confidence: float
-
-
-def _rapidocr() -> Any:
-    global _rapid_engine
-    with _lock:
-        if _rapid_engine is None:
-            try:
-                from rapidocr_onnxruntime import RapidOCR
-            except ImportError as e:  # pragma: no cover - it is a dependency
-                raise ConfigError(
-                    "OCR needs rapidocr-onnxruntime: pip install rapidocr-onnxruntime"
-                ) from e
-            # "max" keeps big frames from being scaled *up* (the default "min"
-            # rule makes small crops 6x larger and detection seconds slower).
-            _rapid_engine = RapidOCR(det_limit_type="max", det_limit_side_len=1280, use_cls=False)
-        return _rapid_engine
 
 
 def _trim(crop: np.ndarray, region: Region, margin: int = 4) -> tuple[np.ndarray, Region]:
@@ -156,10 +140,30 @@ def ocr_lines(
     if engine not in _ENGINES:
         raise ValueError(f"engine must be one of {_ENGINES}, got {engine!r}")
     crop, clipped, scale, pad = _prepare(frame, region, upscale, mode)
+    cache = results()
+    settings = (engine, mode, char_whitelist, scale, pad, clipped.to_tuple())
+    key = cache.key(crop, settings)
+    known = cache.get(key)
+    if known is None:
+        known = tuple(_read_lines(crop, clipped, scale, pad, mode, char_whitelist, engine))
+        cache.put(key, known)
+    return [replace(line) for line in known]  # copies: a caller may change its lines
+
+
+def _read_lines(
+    crop: np.ndarray,
+    clipped: Region,
+    scale: float,
+    pad: int,
+    mode: str,
+    char_whitelist: str | None,
+    engine: str,
+) -> list[OcrLine]:
+    """Run the OCR engine on a prepared crop: lines in frame coordinates."""
     if engine == "tesseract":
         return _tesseract_lines(crop, clipped, scale, pad, mode, char_whitelist)
 
-    eng = _rapidocr()
+    eng = rapidocr_engine()
     lines: list[OcrLine] = []
     if mode == "line":
         result, _ = eng(crop, use_det=False, use_cls=False, use_rec=True)
