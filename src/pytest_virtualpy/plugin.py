@@ -35,7 +35,7 @@ from pytest_virtualpy.vision import annotate_match
 
 RUN_ID_ENV = "VIRTUALPY_RUN_ID"
 CATALOG_KEY = pytest.StashKey[dict]()  # lab -> its devices (or why it was unreachable)
-MAX_LEASE_TIMEOUT_SECS = 600.0  # the longest a daemon lets a lease() wait
+MAX_LEASE_TIMEOUT_SECS = 6 * 3600.0  # the longest a daemon lets a lease() wait
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
