@@ -15,10 +15,10 @@ import select
 import socket
 
 from lab_daemon.connection import LOCAL, Peer
-from lab_daemon.device_match import Wanted, no_match_message
 from lab_daemon.exposing import ServiceBase, number, plain_args
 from lab_daemon.leases import MAX_TICKET, MAX_TTL_SECS, MAX_WAIT_SECS, MIN_TTL_SECS
 from pytest_virtualpy.errors import DeviceUnavailable
+from pytest_virtualpy.lab.requirements import Requirements, describe_device
 
 MAX_OWNER = 128  # characters of an owner's name kept
 MAX_DEVICE_NAME = 200
@@ -94,14 +94,14 @@ class LeaseMethods(ServiceBase):
         owner = (_optional_text(owner, "owner", 1 << 12) or "")[:MAX_OWNER]
         ttl = number(ttl_secs, "ttl_secs", MIN_TTL_SECS, MAX_TTL_SECS)
         wait = number(wait_secs, "wait_secs", 0.0, MAX_WAIT_SECS)
-        wanted = Wanted.from_json(requirements_json)
+        wanted = Requirements.from_json(requirements_json)
         ticket = _optional_text(ticket, "ticket", MAX_TICKET)
         if device is not None:
             self.host.runtime(device)  # an unknown name: DeviceUnavailable listing the devices
         infos = [rt.info() for rt in self.host.runtimes]
         candidates = [i["name"] for i in infos if wanted.meets(i) and device in (None, i["name"])]
         if not candidates:
-            raise DeviceUnavailable(no_match_message(self.host.name, wanted, device, infos))
+            raise DeviceUnavailable(_no_match(self.host.name, wanted, device, infos))
         lease = self.host.leases.acquire(
             device,
             owner,
@@ -145,3 +145,11 @@ class LeaseMethods(ServiceBase):
             str(lease_id), test, self._conn_id, _optional_text(key, "key", 64)
         )
         return {"device": lease.device, "test": lease.test}
+
+
+def _no_match(lab: str, wanted: Requirements, device: str | None, infos: list[dict]) -> str:
+    """The error for a lease no device of this lab could ever serve, listing its devices."""
+    what = wanted.describe() + (f" named {device!r}" if device else "")
+    return f"no device on lab {lab} matches {what}; its devices: " + "; ".join(
+        describe_device(None, i) for i in infos
+    )

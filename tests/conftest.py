@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -29,21 +31,31 @@ def sim_lab(tmp_path_factory) -> LocalLab:
     lab.stop()
 
 
-@pytest.fixture
-def connect(sim_lab):
-    """Open authenticated connections to the session's daemon (closed afterwards)."""
-    clients = []
+@contextlib.contextmanager
+def client_opener(lab: LocalLab, name: str = "tests") -> Iterator:
+    """``open_client(token=None)`` makes authenticated connections to ``lab``; all of
+    them are closed when the block ends."""
+    clients: list[LabClient] = []
 
-    def _connect(token: str | None = None) -> LabClient:
+    def open_client(token: str | None = None) -> LabClient:
         client = LabClient.connect(
-            sim_lab.address, sim_lab.token if token is None else token, client_name="tests"
+            lab.address, lab.token if token is None else token, client_name=name
         )
         clients.append(client)
         return client
 
-    yield _connect
-    for c in clients:
-        c.close()
+    try:
+        yield open_client
+    finally:
+        for c in clients:
+            c.close()
+
+
+@pytest.fixture
+def connect(sim_lab):
+    """Open authenticated connections to the session's daemon (closed afterwards)."""
+    with client_opener(sim_lab) as open_client:
+        yield open_client
 
 
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):

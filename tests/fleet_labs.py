@@ -14,10 +14,8 @@ tests/test_lab_status.py).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import pytest
 from monitor_lab import Served, serve_lab
 
 from pytest_virtualpy.lab.client import LabClient
@@ -83,14 +81,3 @@ def devices(fleet: dict[str, Served], lab: str) -> list[dict]:
     """``list_devices()`` of one lab, on a short connection."""
     with LabClient.connect(fleet[lab].address, fleet[lab].token, client_name="look") as c:
         return c.list_devices()
-
-
-def wait_for(predicate, timeout: float, what: str):
-    """Poll ``predicate`` until it returns something truthy; fail naming ``what``."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"{what} not seen within {timeout} s")

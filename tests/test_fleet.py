@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-from fleet_labs import ACME, ALL_DEVICES, devices, hog, labs_toml, start_fleet, stop_fleet, wait_for
+from fleet_labs import ACME, ALL_DEVICES, devices, hog, labs_toml, start_fleet, stop_fleet
+from monitor_lab import wait_for
 
 from pytest_virtualpy.lab.client import LabClient
 from pytest_virtualpy.lab.inventory import LabSpec

@@ -21,7 +21,7 @@ from pytest_virtualpy.errors import BadArgument, DeviceUnavailable, LeaseLost
 from pytest_virtualpy.lab.client import LabClient
 from pytest_virtualpy.lab.device import DeviceClient
 from pytest_virtualpy.lab.local import start_sim_lab
-from tests.conftest import wait_until
+from tests.conftest import client_opener, wait_until
 from tests.fleet_peers import Background, mixed_lab
 
 pytestmark = pytest.mark.timeout(120)
@@ -42,31 +42,16 @@ def mixed(tmp_path_factory):
     lab.stop()
 
 
-def _opener(lab):
-    clients: list[LabClient] = []
-
-    def open_client() -> LabClient:
-        client = LabClient.connect(lab.address, lab.token, client_name="fleet-tests")
-        clients.append(client)
-        return client
-
-    return open_client, clients
-
-
 @pytest.fixture
 def on_solo(solo):
-    open_client, clients = _opener(solo)
-    yield open_client
-    for c in clients:
-        c.close()
+    with client_opener(solo, "fleet-tests") as open_client:
+        yield open_client
 
 
 @pytest.fixture
 def on_mixed(mixed):
-    open_client, clients = _opener(mixed)
-    yield open_client
-    for c in clients:
-        c.close()
+    with client_opener(mixed, "fleet-tests") as open_client:
+        yield open_client
 
 
 def _waiting(client: LabClient) -> dict[str, int]:

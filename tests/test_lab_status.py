@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from fleet_labs import ALL_DEVICES, devices, hog, labs_toml, start_fleet, stop_fleet, wait_for
-from monitor_lab import free_port
+from fleet_labs import ALL_DEVICES, devices, hog, labs_toml, start_fleet, stop_fleet
+from monitor_lab import free_port, wait_for
 
 from pytest_virtualpy.lab.client import LabClient
 

@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 
 from pytest_virtualpy.errors import LeaseLost
-from pytest_virtualpy.lab.client import LabClient
 from pytest_virtualpy.lab.device import DeviceClient
 from pytest_virtualpy.lab.imaging import encode_image
 from pytest_virtualpy.lab.local import start_sim_lab
-from tests.conftest import wait_until
+from tests.conftest import client_opener, wait_until
 from tests.fleet_peers import Background
 
 pytestmark = pytest.mark.timeout(120)
@@ -36,16 +35,8 @@ def lab(tmp_path_factory):
 
 @pytest.fixture
 def connect(lab):
-    clients: list[LabClient] = []
-
-    def open_client() -> LabClient:
-        client = LabClient.connect(lab.address, lab.token, client_name="midcall-tests")
-        clients.append(client)
-        return client
-
-    yield open_client
-    for c in clients:
-        c.close()
+    with client_opener(lab, "midcall-tests") as open_client:
+        yield open_client
 
 
 def _ready(connect) -> None:

@@ -23,6 +23,7 @@ from pytest_virtualpy.errors import BadArgument, ImageError, PatternError
 from pytest_virtualpy.lab.client import LabClient
 from pytest_virtualpy.lab.device import DeviceClient
 from pytest_virtualpy.lab.local import LocalLab, start_sim_lab
+from tests.conftest import client_opener
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -45,16 +46,8 @@ def lab(tmp_path_factory) -> LocalLab:
 
 @pytest.fixture
 def clients(lab):
-    opened: list[LabClient] = []
-
-    def open_client() -> LabClient:
-        client = LabClient.connect(lab.address, lab.token, client_name="bounds")
-        opened.append(client)
-        return client
-
-    yield open_client
-    for c in opened:
-        c.close()
+    with client_opener(lab, "bounds") as open_client:
+        yield open_client
 
 
 def _booted(dev: DeviceClient) -> DeviceClient:

@@ -21,6 +21,7 @@ CAPABILITIES = ("video", "remote", "power", "serial", "adb", "audio", "sim")
 #: the daemon lists a device's remote control as its "keys" part
 _ALIASES = {"remote": ("remote", "keys")}
 MAX_MODEL = 128  # characters of a model name
+MAX_JSON_CHARS = 4096  # of requirements_json
 
 
 class NoMatchingDevice(UsageError):
@@ -66,6 +67,35 @@ class Requirements:
                 f"; a device's parts are {', '.join(CAPABILITIES)}"
             )
         return cls(model.strip() if model else None, tuple(dict.fromkeys(caps)))
+
+    @classmethod
+    def from_json(cls, text: Any) -> Requirements:
+        """Parse the daemon's ``requirements_json`` (None: anything), as :meth:`to_json`
+        wrote it; a :class:`BadArgument` says what is wrong.
+
+        >>> Requirements.from_json('{"model": null, "capabilities": ["serial"]}').describe()
+        'a device with serial'
+        """
+        if text is None or text == "":
+            return cls()
+        if not isinstance(text, str) or len(text) > MAX_JSON_CHARS:
+            raise BadArgument(
+                f"requirements_json must be JSON text of at most {MAX_JSON_CHARS} "
+                'characters, like {"model": "acme-4k", "capabilities": ["serial"]}'
+            )
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise BadArgument(f"requirements_json is not JSON: {text[:80]!r}") from None
+        if not isinstance(data, dict) or set(data) - {"model", "capabilities"}:
+            raise BadArgument(
+                'requirements_json must be an object with "model" (a name or null) and '
+                f'"capabilities" (a list of {", ".join(CAPABILITIES)}), got {text[:80]!r}'
+            )
+        caps = data.get("capabilities") or []
+        if not isinstance(caps, list) or not all(isinstance(c, str) for c in caps):
+            raise BadArgument("requirements: capabilities must be a list of part names")
+        return cls.of(data.get("model"), caps)
 
     @classmethod
     def from_marker(cls, args: tuple, kwargs: Mapping[str, Any]) -> Requirements:
@@ -115,10 +145,12 @@ def capabilities_of(device: Mapping[str, Any]) -> list[str]:
     return [c for c in CAPABILITIES if set(have).intersection(_ALIASES.get(c, (c,)))]
 
 
-def describe_device(lab: str, device: Mapping[str, Any]) -> str:
-    """``pi-01/stb-1 (model acme-4k: video, remote, serial)``, for messages."""
+def describe_device(lab: str | None, device: Mapping[str, Any]) -> str:
+    """``pi-01/stb-1 (model acme-4k: video, remote, serial)`` (no ``pi-01/`` without a
+    lab), for messages."""
     caps = ", ".join(capabilities_of(device)) or "no parts"
-    return f"{lab}/{device.get('name')} (model {device.get('model')}: {caps})"
+    prefix = f"{lab}/" if lab else ""
+    return f"{prefix}{device.get('name')} (model {device.get('model')}: {caps})"
 
 
 def no_match_message(
