@@ -14,12 +14,11 @@ ValueError: threshold must be between 0 and 255, got nan
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from typing import Any
 
-from lab_daemon.exposing import integer, number, optional_number, text
+from lab_daemon.exposing import integer, json_object, number, optional_number, text
 
 MAX_KEY_CHARS = 64  # a key name (KEY_CHANNELUP...)
 MAX_HOLD_SECS = 60.0  # holding a key longer is never a user's press
@@ -117,13 +116,7 @@ def sim_params(params_json: Any) -> dict[str, float]:
     """A simulator fault's parameters: a JSON object of names to finite numbers."""
     if params_json is None or params_json == "":
         return {}
-    raw = text(params_json, "params_json", MAX_SIM_PARAMS_CHARS)
-    try:
-        params = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise ValueError(f"params_json is not valid JSON: {raw[:80]!r}") from None
-    if not isinstance(params, dict):
-        raise ValueError(f"params_json must be a JSON object, got {raw[:80]!r}")
+    params = json_object(params_json, "params_json", MAX_SIM_PARAMS_CHARS)
     for name, v in params.items():
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
             raise ValueError(f"fault parameter {name!r} must be a finite number, got {v!r}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import logging
 import math
 from collections.abc import Callable
@@ -113,6 +114,23 @@ def text(value: Any, what: str, max_chars: int) -> str:
     if len(value) > max_chars:
         raise ValueError(f"{what} is too long: {len(value)} characters (at most {max_chars})")
     return value
+
+
+def json_object(value: Any, what: str, max_chars: int) -> dict:
+    """``value``, JSON text of at most ``max_chars``, as the object it holds; or a
+    ValueError naming ``what``.
+
+    >>> json_object('{"a": 1}', "params_json", 100)
+    {'a': 1}
+    """
+    raw = text(value, what, max_chars)
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ValueError(f"{what} is not valid JSON: {raw[:80]!r}") from None
+    if not isinstance(parsed, dict):
+        raise ValueError(f"{what} must be a JSON object, got {raw[:80]!r}")
+    return parsed
 
 
 class ServiceBase:

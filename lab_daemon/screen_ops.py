@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import json
 import threading
 
 import numpy as np
 
 from lab_daemon.capture import FrameRing
+from lab_daemon.exposing import json_object
 from lab_daemon.imaging import decode_bounded
 from pytest_virtualpy import vision
 from pytest_virtualpy.errors import BlackTimeout, MatchTimeout, MotionTimeout
@@ -63,14 +63,7 @@ def match_params(params_json: str | None) -> vision.MatchParameters | None:
     """MatchParameters from their JSON (None: the defaults); a ValueError if bad."""
     if not params_json:
         return None
-    if not isinstance(params_json, str) or len(params_json) > MAX_PARAMS_CHARS:
-        raise ValueError(f"match parameters are a JSON object of at most {MAX_PARAMS_CHARS} chars")
-    try:
-        params = json.loads(params_json)
-    except (ValueError, RecursionError):
-        raise ValueError(f"match parameters are not valid JSON: {params_json[:80]!r}") from None
-    if not isinstance(params, dict):
-        raise ValueError(f"match parameters must be a JSON object, got {params_json[:80]!r}")
+    params = json_object(params_json, "match parameters", MAX_PARAMS_CHARS)
     erode = params.get("erode_passes", 1)
     if isinstance(erode, bool) or not isinstance(erode, int) or not 0 <= erode <= MAX_ERODE_PASSES:
         raise ValueError(f"erode_passes must be a whole number from 0 to {MAX_ERODE_PASSES}")
