@@ -146,7 +146,7 @@ class ServiceBase:
         """
         peer = getattr(self, "peer", None)
         lease = self.host.leases.check(str(lease_id), getattr(peer, "conn_id", None))
-        lease_guard.enter(self.host.leases, lease)
+        lease_guard.enter(self.host.leases, lease, getattr(self, "_client_gone", None))
         return self.host.runtime(lease.device)
 
     def _part(self, lease_id: str, part: str):

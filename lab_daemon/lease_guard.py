@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pytest_virtualpy.errors import LeaseLost
@@ -31,14 +32,24 @@ SLICE_SECS = 0.1
 _local = threading.local()
 
 
-def enter(table: LeaseTable, lease: Lease) -> None:
-    """Run the rest of this thread's call under ``lease`` (of ``table``)."""
+#: how often a waiting loop asks whether its client hung up (a poll of its socket)
+HANGUP_LOOK_SECS = 0.25
+
+
+def enter(table: LeaseTable, lease: Lease, gone: Callable[[], bool] | None = None) -> None:
+    """Run the rest of this thread's call under ``lease`` (of ``table``).
+
+    ``gone`` says whether the caller's connection has hung up: its thread is busy in this
+    call, so nobody else would notice, and the lease would outlive its holder by a TTL.
+    """
     _local.held = (table, lease)
+    _local.gone = gone
+    _local.looked = time.monotonic()
 
 
 def leave() -> None:
     """The call is over: nothing to guard on this thread any more."""
-    _local.held = None
+    _local.held = _local.gone = None
 
 
 def current() -> Lease | None:
@@ -54,10 +65,24 @@ def check() -> None:
         return
     table, lease = held
     if not lease.revoked.is_set() and table.clock() < lease.expires:
+        _check_hangup(table, lease)
         return
     if not lease.revoked.is_set() and table.alive(lease):  # renewed just now
+        _check_hangup(table, lease)
         return
     raise LeaseLost(f"{lease.reason}; the call was stopped and did not touch the device again")
+
+
+def _check_hangup(table: LeaseTable, lease: Lease) -> None:
+    """End the connection's leases and raise :class:`LeaseLost` if its client hung up."""
+    gone = getattr(_local, "gone", None)
+    now = time.monotonic()
+    if gone is None or now - _local.looked < HANGUP_LOOK_SECS:
+        return
+    _local.looked = now
+    if gone():
+        table.drop_connection(lease.conn_id)  # the device goes to the next waiter now
+        raise LeaseLost("the client's connection closed during the call")
 
 
 def sleep(secs: float) -> None:

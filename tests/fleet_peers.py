@@ -17,7 +17,11 @@ from typing import Any
 import av
 import numpy as np
 
+from pytest_virtualpy.lab.imaging import encode_image
 from tests.monitor_lab import Served, serve_lab
+
+#: a reference no frame ever shows: a wait for it runs its whole timeout
+NEVER = encode_image(np.random.default_rng(7).integers(0, 255, (40, 40, 3), dtype=np.uint8))
 
 
 class Background:

@@ -22,7 +22,7 @@ from pytest_virtualpy.lab.client import LabClient
 from pytest_virtualpy.lab.device import DeviceClient
 from pytest_virtualpy.lab.local import start_sim_lab
 from tests.conftest import client_opener, wait_until
-from tests.fleet_peers import Background, mixed_lab
+from tests.fleet_peers import NEVER, Background, mixed_lab
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -177,6 +177,34 @@ def test_a_client_killed_while_waiting_loses_its_place(solo, on_solo):
         proc.kill()
     holder.release(lease["lease_id"])
     assert watcher.list_devices()[0]["lease"] is None  # nobody got it: the ghost is gone
+
+
+def test_a_holder_killed_during_a_long_call_frees_its_device_at_once(solo, on_solo):
+    """Its connection's thread is busy in a 60 s wait, yet the hang-up is noticed."""
+    watcher = on_solo()
+    script = (
+        "import os, sys\n"
+        "from pytest_virtualpy.lab.client import LabClient\n"
+        "from pytest_virtualpy.lab.device import DeviceClient\n"
+        "c = LabClient.connect(os.environ['LAB'], os.environ['TOKEN'], client_name='doomed')\n"
+        "d = DeviceClient(c, c.lease(None, 'doomed', 600))\n"
+        "print('leased', flush=True)\n"
+        "d.wait_for_match(bytes.fromhex(os.environ['NEVER']), None, None, 60, 1)\n"
+    )
+    env = dict(os.environ, LAB=solo.address, TOKEN=solo.token, NEVER=NEVER.hex())
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline().strip() == b"leased"
+        time.sleep(1.0)  # the wait_for_match is running in the daemon now
+        assert watcher.list_devices()[0]["lease"]["owner"] == "doomed"
+        proc.kill()
+        proc.wait(5)
+        killed = time.monotonic()
+        lease = watcher.lease(None, "next", 30, wait_secs=20)
+        assert time.monotonic() - killed < 3.0  # not the 600 s TTL, nor the 60 s wait
+        watcher.release(lease["lease_id"])
+    finally:
+        proc.kill()
 
 
 @pytest.mark.parametrize(

@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import pytest
 
 from pytest_virtualpy.errors import LeaseLost
 from pytest_virtualpy.lab.device import DeviceClient
-from pytest_virtualpy.lab.imaging import encode_image
 from pytest_virtualpy.lab.local import start_sim_lab
 from tests.conftest import client_opener, wait_until
-from tests.fleet_peers import Background
+from tests.fleet_peers import NEVER, Background
 
 pytestmark = pytest.mark.timeout(120)
 
 TTL = 2.0  # the silently expiring lease
 WITHIN = 1.0  # the bound: a lost lease stops a call within 1 s
-NEVER = encode_image(np.random.default_rng(7).integers(0, 255, (40, 40, 3), dtype=np.uint8))
 
 
 @pytest.fixture(scope="module")
