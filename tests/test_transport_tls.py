@@ -17,7 +17,7 @@ import threading
 import pytest
 
 from lab_daemon.config import load_config
-from pytest_virtualpy.errors import AuthenticationError, ConfigError
+from pytest_virtualpy.errors import AuthenticationError, ConfigError, LabConnectionError
 from pytest_virtualpy.lab.client import LabClient
 from pytest_virtualpy.lab.inventory import load_inventory
 from pytest_virtualpy.lab.tls import TlsFiles
@@ -140,10 +140,29 @@ def test_a_certificate_from_another_ca_is_refused(tls_lab, tmp_path):
         str(tmp_path / "other/client-intruder.key"),
     )
     with (
-        pytest.raises(AuthenticationError),
+        pytest.raises(AuthenticationError, match="rejected our TLS client certificate"),
         LabClient.connect(f"localhost:{tls_lab.port}", tls_lab.token, tls=other) as c,
     ):
         c.hello()
+
+
+def test_a_tls_client_turned_away_busy_waits_its_turn(tls_lab):
+    """The daemon says BUSY in plain text before TLS; the client must retry, not give up."""
+    silent = [socket.create_connection(("localhost", tls_lab.port)) for _ in range(8)]
+    try:
+        with LabClient.connect(
+            f"localhost:{tls_lab.port}", tls_lab.token, tls=tls_lab.tls, timeout=15
+        ) as c:
+            assert c.hello()["lab"] == "tls-lab"
+    finally:
+        for sock in silent:
+            sock.close()
+
+
+def test_tls_files_for_a_daemon_without_tls_are_said_at_once(tls_lab, sim_lab):
+    port = sim_lab.address.rpartition(":")[2]
+    with pytest.raises(LabConnectionError, match="does not use TLS"):
+        LabClient.connect(f"localhost:{port}", sim_lab.token, tls=tls_lab.tls)
 
 
 def test_the_token_is_still_required_inside_tls(tls_lab):

@@ -100,6 +100,12 @@ def _dial_once(host, port, token, address, client_name, timeout, context) -> Bou
         ) from None
     except HandshakeRefused as e:
         sock.close()
+        if context is not None and ("SSL" in str(e) or "ALERT" in str(e).upper()):
+            raise AuthenticationError(
+                f"the lab daemon at {address} rejected our TLS client certificate ({e}). "
+                "Is this lab's tls cert signed by the CA the daemon trusts ([lab.tls] ca), "
+                "and not expired? Make one with virtualpy-lab certs --client NAME."
+            ) from None
         hint = TOKEN_HINT
         if context is None and "closed" in str(e):
             hint += " If the daemon uses TLS ([lab.tls]), give this lab tls = { ca, cert, key }."
@@ -116,6 +122,7 @@ def _dial_once(host, port, token, address, client_name, timeout, context) -> Bou
 
 
 def _tls(sock: socket.socket, context: ssl.SSLContext, host: str, address: str) -> ssl.SSLSocket:
+    port = sock.getpeername()[1]
     try:
         return context.wrap_socket(sock, server_hostname=host)
     except ssl.SSLCertVerificationError as e:
@@ -124,9 +131,38 @@ def _tls(sock: socket.socket, context: ssl.SSLContext, host: str, address: str) 
             f"({e.verify_message}). Is this lab's tls ca the CA that signed the daemon's "
             f"certificate, and does that certificate name {host} (virtualpy-lab certs --host)?"
         ) from None
-    except (ssl.SSLError, OSError) as e:
+    except ssl.SSLError as e:
+        if e.reason == "WRONG_VERSION_NUMBER":  # the daemon spoke first, in plain text
+            _plain_text_daemon(host, port, address)
         raise AuthenticationError(
             f"the TLS handshake with the lab daemon at {address} failed ({e}). Does the "
             "daemon use TLS ([lab.tls] in its lab.toml), and is our client certificate "
             "signed by its CA?"
         ) from None
+    except OSError as e:
+        raise AuthenticationError(
+            f"the TLS handshake with the lab daemon at {address} failed ({e}). Does the "
+            "daemon use TLS ([lab.tls] in its lab.toml), and is our client certificate "
+            "signed by its CA?"
+        ) from None
+
+
+def _plain_text_daemon(host: str, port: int, address: str) -> None:
+    """A daemon answered our TLS hello in plain text: read what it says on a fresh
+    connection. ``BUSY`` (its handshake caps are full, or our address is paused after
+    failed logins) raises :class:`DaemonBusy`, so :func:`dial` retries; a daemon that
+    greets in plain text does not use TLS, which is said at once."""
+    try:
+        with socket.create_connection((host, port), timeout=1.0) as probe:
+            first = probe.recv(256)
+    except TimeoutError:  # silent, as a TLS daemon is: it was busy and is free now
+        raise DaemonBusy("it turned us away a moment ago") from None
+    except OSError:
+        return
+    if first.startswith(b"BUSY"):
+        raise DaemonBusy(first.decode(errors="replace").strip())
+    raise LabConnectionError(
+        f"the lab daemon at {address} does not use TLS (it greeted in plain text), but "
+        "labs.toml gives this lab tls = { ca, cert, key }: add [lab.tls] to the daemon's "
+        "lab.toml, or remove tls from this lab"
+    )
