@@ -113,6 +113,8 @@ def test_lab_and_usage_errors_are_errors_everywhere(pytester, monkeypatch, xdist
     for name in (*LAB, *USAGE):
         assert cases[name].find("failure") is None, ET.tostring(cases[name])
         assert cases[name].find("error") is not None, ET.tostring(cases[name])
+        bucket = "lab error" if name in LAB else "usage error"  # in every phase (docs/ci.md)
+        assert cases[name].find("error").get("type") == bucket, ET.tostring(cases[name])
     assert cases["test_product_bug"].find("failure") is not None
     suite = next(ET.parse(pytester.path / "junit.xml").getroot().iter("testsuite"))
     assert (suite.get("failures"), suite.get("errors")) == ("1", "7")

@@ -4,7 +4,8 @@ pytest's ``--junitxml`` writes any failed *call* phase as ``<failure>``, so a la
 raised in a test's body would count as a product failure in Jenkins or GitLab. The
 plugin tags such tests with the testcase property ``virtualpy_error`` (``lab error`` or
 ``usage error``); once pytest has written the file, :func:`rewrite` turns their
-``<failure>`` into ``<error>`` and corrects the suite's ``failures``/``errors`` counts.
+``<failure>`` into ``<error>`` and corrects the suite's ``failures``/``errors`` counts;
+an error of a test's setup (a device that never came) gets the same ``type``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def logfile(config: Any) -> Path | None:
 def rewrite(path: Path) -> int:
     """Rewrite the JUnit file at ``path`` in place; returns how many failures became errors."""
     tree = ET.parse(path)
-    moved_total = 0
+    moved_total = tagged = 0
     for suite in tree.getroot().iter("testsuite"):
         moved = 0
         for case in suite.iter("testcase"):
@@ -42,10 +43,15 @@ def rewrite(path: Path) -> int:
                 failure.set("message", f"{bucket}: {failure.get('message', '')}")
                 failure.set("type", bucket)
                 moved += 1
+            for error in case.findall("error"):  # a lab fault in setup is already an error
+                if error.get("type") != bucket:
+                    error.set("message", f"{bucket}: {error.get('message', '')}")
+                    error.set("type", bucket)
+                    tagged += 1
         if moved:
             suite.set("failures", str(int(suite.get("failures", "0")) - moved))
             suite.set("errors", str(int(suite.get("errors", "0")) + moved))
         moved_total += moved
-    if moved_total:
+    if moved_total or tagged:
         tree.write(path, encoding="utf-8", xml_declaration=True)
     return moved_total

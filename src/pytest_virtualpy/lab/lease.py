@@ -153,9 +153,9 @@ class LeaseKeeper:
             self.status, self.reason = LeaseStatus.DEAD, reason
             log.warning("lab declared dead: %s", reason)
             self._stop.set()
-            self._drop_client()
-            if self.on_dead is not None:
+            if self.on_dead is not None:  # first: the test's call in flight must end
                 self.on_dead(reason)
+            self._drop_client()
             return
 
     def _drop_client(self) -> None:

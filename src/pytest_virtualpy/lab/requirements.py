@@ -85,7 +85,7 @@ class Requirements:
             )
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise BadArgument(f"requirements_json is not JSON: {text[:80]!r}") from None
         if not isinstance(data, dict) or set(data) - {"model", "capabilities"}:
             raise BadArgument(
