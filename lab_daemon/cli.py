@@ -18,13 +18,14 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import NoReturn
 
-from lab_daemon.auth_token import TOKEN_ENV, load_or_create_token
+from lab_daemon.auth_token import TOKEN_ENV, check_token_strength, load_or_create_token
 from lab_daemon.config import RESOLUTIONS, DeviceConfig, LabConfig, load_config
 from pytest_virtualpy.errors import ConfigError, VirtualpyError
 
@@ -137,6 +138,7 @@ def _serve(cfg: LabConfig, ready_file: Path | None, parent: int | None = None) -
     from lab_daemon.server import make_server
 
     token, where = load_or_create_token(Path(cfg.token_file) if cfg.token_file else None)
+    check_token_strength(token, cfg.bind)  # before any device thread runs: a clean exit 2
     devices = [build_device(d) for d in cfg.devices]
     host = LabHost(cfg.name, devices, tables=cfg.tables)
     server = make_server(host, token, cfg.bind, cfg.port, tls=cfg.tls)
@@ -160,7 +162,7 @@ def _serve(cfg: LabConfig, ready_file: Path | None, parent: int | None = None) -
         host.live = {"port": live.port, "bind": live.settings.bind}
         print(
             f"virtualpy-lab: live view on http://{live.settings.bind}:{live.port}/ "
-            f"(open it with the link from: virtualpy-lab live-url --lab {address})",
+            f"(open it with the link from: virtualpy-lab live-url --lab {_dialable(address)})",
             flush=True,
         )
         if live.settings.bind not in ("127.0.0.1", "localhost", "::1"):
@@ -227,6 +229,16 @@ def _certs(args) -> int:
         print(f"wrote {path}")
     print(paste_lines(args.out, hosts, clients))
     return 0
+
+
+def _dialable(address: str) -> str:
+    """``address`` as a client dials it: a wildcard bind is reached on this host's name.
+
+    >>> _dialable("0.0.0.0:18861") == f"{socket.gethostname()}:18861"
+    True
+    """
+    host, _, port = address.rpartition(":")
+    return f"{socket.gethostname()}:{port}" if host in ("0.0.0.0", "::", "[::]") else address
 
 
 def _lab(args):

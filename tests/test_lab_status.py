@@ -110,3 +110,24 @@ def _ignore(fn) -> None:
 def _south_signal(fleet) -> bool:
     with LabClient.connect(fleet["south"].address, fleet["south"].token) as c:
         return c.health()["devices"]["s-zeta-0"]["signal"]
+
+
+def test_names_from_the_wire_cannot_drive_the_terminal():
+    """Owners and test names come from any token holder: no escape sequence or newline
+    of theirs reaches the table."""
+    from pytest_virtualpy.lab_status import table
+
+    row = {"lab": "pi-01", "device": "stb", "model": "m", "health": "ok", "since": None}
+    row.update(holder="evil\x1b[2J\nFAKE ROW", test="t\x07", waiting=0)
+    text = table([{"lab": "pi-01", "reachable": True, "devices": [row]}])
+    assert "\x1b" not in text and "\x07" not in text
+    assert len(text.splitlines()) == 2  # the header and the one real row
+
+
+def test_a_pool_naming_an_unknown_lab_is_a_usage_mistake(tmp_path, capsys):
+    from pytest_virtualpy.lab_status import main
+
+    labs = tmp_path / "labs.toml"
+    labs.write_text('[labs.pi-01]\naddress = "127.0.0.1:1"\n[pools.p]\nlabs = ["pi-01", "pi-07"]\n')
+    assert main(["--labs-file", str(labs)]) == 2
+    assert "pi-07" in capsys.readouterr().err

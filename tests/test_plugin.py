@@ -153,3 +153,12 @@ def test_more_workers_than_devices_is_explained(pytester, labs_toml):
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) >= 1
     result.stdout.fnmatch_lines(["*no free device*workers*"])
+
+
+def test_lab_given_twice_means_both(pytester):
+    """``--lab a --lab b`` is ``--lab a,b``: neither is silently dropped."""
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest("--lab", "nope-1", "--lab", "nope-2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    assert "'nope-1'" in err and "'nope-2'" in err, err

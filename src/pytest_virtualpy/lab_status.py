@@ -61,6 +61,8 @@ def chosen_labs(values: list[str], labs_file: Path) -> list[LabSpec]:
                 f"no labs to ask: {labs_file} (--labs-file) has no [labs.NAME] tables; add "
                 "them, or give --lab HOST:PORT"
             )
+        for pool in pools:  # a pool naming a lab that is not there is a mistake to say
+            resolve_labs(f"pool:{pool}", inventory, labs_file, pools)
         return list(inventory.values())
     specs: dict[str, LabSpec] = {}
     for value in values:
@@ -158,8 +160,18 @@ def table(labs: list[dict], now: float | None = None) -> str:
         cells = [cell.ljust(widths[i]) for i, cell in enumerate(row)]
         if n in tails:
             cells.append(tails[n])
-        text.append("  ".join(cells).rstrip())
+        text.append(_printable("  ".join(cells).rstrip()))
     return "\n".join(text)
+
+
+def _printable(line: str) -> str:
+    """``line`` with control characters shown as ``?``: owners and test names come from
+    any token holder, and must not move the cursor or forge rows on our terminal.
+
+    >>> _printable("ci\\x1b[2Jx\\nfake")
+    'ci?[2Jx?fake'
+    """
+    return "".join(c if c.isprintable() else "?" for c in line)
 
 
 def main(argv: list[str] | None = None) -> int:

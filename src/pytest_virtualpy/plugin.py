@@ -43,10 +43,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--lab",
         dest="virtualpy_lab",
+        action="append",
         metavar="NAME[,NAME...]",
         help="lab(s) to run on: names from labs.toml, pool:NAME for a [pools.NAME] of "
-        "labs.toml, HOST:PORT, or 'sim' for the built-in simulated lab (default; also ini "
-        "virtualpy_lab, env VIRTUALPY_LAB)",
+        "labs.toml, HOST:PORT, or 'sim' for the built-in simulated lab (default; "
+        "repeatable, or comma-separated; also ini virtualpy_lab, env VIRTUALPY_LAB)",
     )
     group.addoption(
         "--labs-file",
@@ -153,6 +154,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "these parts (video, remote, power, serial, adb, audio, sim)",
     )
     lab_value = _setting(config, "virtualpy_lab", "virtualpy_lab", "VIRTUALPY_LAB", "sim")
+    if isinstance(lab_value, list):  # --lab given more than once: all of them
+        lab_value = ",".join(lab_value)
     labs_file = _rootpath(
         config, _setting(config, "virtualpy_labs_file", "virtualpy_labs_file", None, "labs.toml")
     )

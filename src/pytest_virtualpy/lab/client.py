@@ -33,6 +33,8 @@ CLIENT_CONFIG = {
 
 #: seconds added to a call's own wait time before we give up on the daemon
 CALL_MARGIN_SECS = 15.0
+#: the longest any call may legitimately block (a lease() queued for hours)
+MAX_CALL_WAIT_SECS = 6 * 3600.0
 
 
 def parse_address(address: str, default_port: int = 18861) -> tuple[str, int]:
@@ -92,7 +94,11 @@ class LabClient:
     def _raw(self, name: str, args: tuple, wait_secs: float) -> Any:
         if self._dead is not None:
             raise LabConnectionError(self._dead)
-        expiry = wait_secs + self.call_margin_secs
+        # a wait beyond any the daemon allows is refused by it; here it must not overflow
+        wait = float(wait_secs)
+        expiry = (wait if 0 <= wait <= MAX_CALL_WAIT_SECS else MAX_CALL_WAIT_SECS) + (
+            self.call_margin_secs
+        )
         try:
             result = self._method(name)(*args)
             result.set_expiry(expiry)
