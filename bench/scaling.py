@@ -144,6 +144,7 @@ def run_suite(workers: int, address: str, token: str, daemon_pid: int, scratch: 
         junit_counts(junit),
         proc.returncode,
     )
+    out.mkdir(parents=True, exist_ok=True)  # pytest makes it, unless it failed to start
     (out / "output.txt").write_text(proc.stdout + proc.stderr)
     if not run.valid:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])

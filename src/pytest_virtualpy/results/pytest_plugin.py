@@ -133,6 +133,8 @@ def pytest_configure(config: pytest.Config) -> None:
             "virtualpy: virtualpy_results_drain_secs must be a number"
         ) from None
     labs = config.getoption("virtualpy_lab", None) or os.environ.get("VIRTUALPY_LAB")
+    if isinstance(labs, list):  # --lab given one or more times
+        labs = ",".join(labs)
     if labs is None:
         try:
             labs = config.getini("virtualpy_lab") or "sim"
