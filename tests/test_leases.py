@@ -8,7 +8,7 @@ import time
 import pytest
 
 from lab_daemon.leases import MAX_WAITERS_PER_CONNECTION, LeaseState, LeaseTable
-from pytest_virtualpy.errors import DeviceUnavailable, LeaseLost
+from pytest_virtualpy.errors import DeviceUnavailable, LabConnectionError, LeaseLost
 from pytest_virtualpy.lab.device import DeviceClient
 from pytest_virtualpy.lab.lease import LeaseKeeper, LeaseStatus
 
@@ -175,3 +175,13 @@ def test_waits_are_bounded_and_cancellable():
         w["thread"].join(2)
         assert isinstance(w.get("error"), DeviceUnavailable)
     assert table.waiting() == {"a": 0}
+
+
+def test_abort_on_a_connection_already_closed_never_raises(connect):
+    """The lease keeper aborts from its own thread; a stream the daemon's death already
+    closed must not kill that thread (seen as an unhandled thread exception)."""
+    client = connect()
+    client._conn._channel.stream.close()  # what EOF from a killed daemon leaves behind
+    client.abort("stopped answering")
+    with pytest.raises(LabConnectionError, match="stopped answering"):
+        client.hello()
