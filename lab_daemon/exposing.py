@@ -16,12 +16,12 @@ import functools
 import inspect
 import json
 import logging
-import math
 from collections.abc import Callable
 from typing import Any
 
 from lab_daemon import call_limits, lease_guard
 from lab_daemon.host import DeviceRuntime, LabHost
+from lab_daemon.numbers import number
 from pytest_virtualpy.errors import BadArgument, DeviceUnavailable, LabError, UsageError
 from pytest_virtualpy.lab import wire
 
@@ -70,17 +70,6 @@ def plain_args(fn: Callable) -> Callable:
 def image_reply(fn: Callable) -> Callable:
     """An exposed method returning ``(meta_json, bytes)`` (an image, a clip, a log)."""
     return _exposed(fn, image=True)
-
-
-def number(value: Any, what: str, low: float, high: float) -> float:
-    """``value`` as a finite float in ``[low, high]``, or a ValueError that says so."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{what} must be a number, got {value!r}") from None
-    if not (math.isfinite(v) and low <= v <= high):
-        raise ValueError(f"{what} must be between {low:g} and {high:g}, got {value!r}")
-    return v
 
 
 def timeout(value: Any, what: str = "timeout") -> float:

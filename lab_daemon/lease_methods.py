@@ -15,8 +15,8 @@ import select
 import socket
 
 from lab_daemon.connection import LOCAL, Peer
-from lab_daemon.exposing import ServiceBase, number, plain_args
-from lab_daemon.leases import MAX_TICKET, MAX_TTL_SECS, MAX_WAIT_SECS, MIN_TTL_SECS
+from lab_daemon.exposing import ServiceBase, plain_args
+from lab_daemon.leases import MAX_TICKET
 from pytest_virtualpy.errors import DeviceUnavailable
 from pytest_virtualpy.lab.requirements import Requirements, describe_device
 
@@ -92,10 +92,7 @@ class LeaseMethods(ServiceBase):
         ``ttl`` and ``key`` (for renewing and releasing from another connection)."""
         device = _optional_text(device, "device", MAX_DEVICE_NAME) or None
         owner = (_optional_text(owner, "owner", 1 << 12) or "")[:MAX_OWNER]
-        ttl = number(ttl_secs, "ttl_secs", MIN_TTL_SECS, MAX_TTL_SECS)
-        wait = number(wait_secs, "wait_secs", 0.0, MAX_WAIT_SECS)
-        wanted = Requirements.from_json(requirements_json)
-        ticket = _optional_text(ticket, "ticket", MAX_TICKET)
+        wanted = Requirements.from_json(requirements_json)  # ttl, wait, ticket: the table
         if device is not None:
             self.host.runtime(device)  # an unknown name: DeviceUnavailable listing the devices
         infos = [rt.info() for rt in self.host.runtimes]
@@ -105,8 +102,8 @@ class LeaseMethods(ServiceBase):
         lease = self.host.leases.acquire(
             device,
             owner,
-            ttl,
-            wait_secs=wait,
+            ttl_secs,
+            wait_secs=wait_secs,
             candidates=candidates,
             conn_id=self._conn_id,
             ticket=ticket or None,

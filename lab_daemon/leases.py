@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import collections
 import enum
-import math
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from lab_daemon.numbers import number
 from pytest_virtualpy.errors import DeviceUnavailable, LeaseLost
 
 MIN_TTL_SECS = 1.0
@@ -56,21 +56,6 @@ ELSEWHERE = (
 class LeaseState(enum.Enum):
     FREE = "free"
     LEASED = "leased"
-
-
-def seconds(value: object, what: str, low: float, high: float) -> float:
-    """``value`` as a finite number of seconds in ``[low, high]``, or a ValueError.
-
-    >>> seconds(30, "ttl_secs", 1, 3600)
-    30.0
-    """
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{what} must be a number of seconds, got {value!r}") from None
-    if not (math.isfinite(v) and low <= v <= high):
-        raise ValueError(f"{what} must be between {low:g} and {high:g} seconds, got {value!r}")
-    return v
 
 
 @dataclass(eq=False)
@@ -235,8 +220,8 @@ class LeaseTable:
         ``gone()`` says whether the waiting client has hung up (it is asked every
         :data:`GONE_POLL_SECS`): a client killed while it waits loses its place at once.
         """
-        ttl = seconds(ttl, "ttl_secs", MIN_TTL_SECS, MAX_TTL_SECS)
-        wait = seconds(wait_secs, "wait_secs", 0.0, MAX_WAIT_SECS)
+        ttl = number(ttl, "ttl_secs", MIN_TTL_SECS, MAX_TTL_SECS)
+        wait = number(wait_secs, "wait_secs", 0.0, MAX_WAIT_SECS)
         if ticket is not None and (
             not isinstance(ticket, str) or not 0 < len(ticket) <= MAX_TICKET
         ):
