@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from lab_daemon.connection import LOCAL
 from pytest_virtualpy.errors import BadArgument
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ CALL_NICE = 10
 _PLAIN = (str, bytes, int, float, bool, type(None))
 _lock = threading.Lock()
 _in_flight: Counter[str] = Counter()
-_niced: set[int] = set()  # native ids of threads already lowered
+_thread_state = threading.local()  # .niced: this thread runs lowered already
 
 
 def _check(method: str, what: str, value: Any, depth: int) -> None:
@@ -86,14 +87,11 @@ def check_args(method: str, names: Sequence[str], args: tuple) -> None:
 
 
 def _lower_priority() -> None:
-    """Run the calling (client-serving) thread below the capture threads, once."""
-    tid = threading.get_native_id()
-    if tid in _niced:
+    """Run the calling (client-serving) thread below the capture threads, once per thread."""
+    if getattr(_thread_state, "niced", False):
         return
-    _niced.add(tid)
-    if len(_niced) > 4096:  # thread ids are reused; forget old ones
-        _niced.clear()
-        _niced.add(tid)
+    _thread_state.niced = True
+    tid = threading.get_native_id()
     with contextlib.suppress(OSError, AttributeError):  # not Linux, or not allowed
         nice = os.getpriority(os.PRIO_PROCESS, tid)
         os.setpriority(os.PRIO_PROCESS, tid, min(19, nice + CALL_NICE))
@@ -107,7 +105,7 @@ def in_flight(peer: Any, method: str) -> Iterator[None]:
     connection (not the in-process :data:`~lab_daemon.connection.LOCAL` peer) run at
     lowered priority.
     """
-    key = getattr(peer, "conn_id", "local")
+    key = getattr(peer, "conn_id", LOCAL.conn_id)
     with _lock:
         if _in_flight[key] >= MAX_CALLS_PER_CONNECTION:
             raise BadArgument(
@@ -115,7 +113,7 @@ def in_flight(peer: Any, method: str) -> Iterator[None]:
                 f"(at most {MAX_CALLS_PER_CONNECTION}); wait for one to return"
             )
         _in_flight[key] += 1
-    if key != "local":
+    if key != LOCAL.conn_id:
         _lower_priority()
     try:
         yield

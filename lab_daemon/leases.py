@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from lab_daemon.connection import LOCAL
 from lab_daemon.numbers import number
 from pytest_virtualpy.errors import DeviceUnavailable, LeaseLost
 
@@ -42,7 +43,7 @@ MAX_TICKET = 64  # characters of a wait's ticket
 _ENDED_KEPT = 4096  # ended lease ids remembered, to say why they ended
 GONE_POLL_SECS = 1.0  # how often a waiter looks whether its client is still there
 
-LOCAL_CONN = "local"  # the connection id of in-process callers
+LOCAL_CONN = LOCAL.conn_id  # the connection id of in-process callers
 
 RELEASED = "the device lease was released (by its holder or its lease keeper)"
 EXPIRED = "the device lease expired (it was not renewed in time)"
