@@ -109,7 +109,7 @@ class LabSession:
                 return self.device
             self.release_device()
         candidates = self._candidates()
-        self._refuse_impossible(requirements, [spec for spec, _ in candidates])
+        self._refuse_impossible(requirements, candidates)
         candidates = [c for c in candidates if self._could_serve(c[0], requirements)]
         started = time.monotonic()
         try:
@@ -160,14 +160,17 @@ class LabSession:
             )
         return [(LabSpec("sim", self.local.address), self.local.token)]
 
-    def _refuse_impossible(self, requirements: Requirements, specs: list[LabSpec]) -> None:
-        """:class:`NoMatchingDevice` if no device of ``specs`` could ever meet the needs."""
+    def _refuse_impossible(
+        self, requirements: Requirements, candidates: list[tuple[LabSpec, str]]
+    ) -> None:
+        """:class:`NoMatchingDevice` if no device of the candidate labs could ever meet
+        the needs."""
         if not requirements:
             return
+        specs = [spec for spec, _ in candidates]
         missing = [s for s in specs if s.name not in self.catalog]
         if missing:  # a script, or the local sim: ask once
-            tokens = {s.name: t for s, t in self._candidates()}
-            self.catalog.update(fetch_catalog(missing, tokens))
+            self.catalog.update(fetch_catalog(missing, {s.name: t for s, t in candidates}))
         message = no_match_message(requirements, {s.name: self.catalog[s.name] for s in specs})
         if message:
             raise NoMatchingDevice(message)
