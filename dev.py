@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The two commands of the README, on a fresh machine with only Python 3.11+.
 
-    python3 dev.py demo    # set up, run the example suite against the simulated lab
-    python3 dev.py test    # set up, run the project's own test suite
+    python3 dev.py demo       # set up, run the example suite against the simulated lab
+    python3 dev.py test       # set up, run the project's own test suite
+    python3 dev.py api-docs   # regenerate docs/api.md from the docstrings
 
 Both create ``.venv`` (once) and install the project into it with pip, so
 nothing else needs installing by hand. Extra arguments go to pytest.
@@ -127,10 +128,15 @@ def test(extra: list[str]) -> int:
     return code
 
 
+def api_docs(extra: list[str]) -> int:
+    ensure_env()
+    return subprocess.run([str(PY), "-m", "pytest_virtualpy.api_docs", *extra]).returncode
+
+
 def main() -> int:
     if sys.version_info < (3, 11):  # noqa: UP036 - this script must explain, not crash
         sys.exit(f"virtualpy needs Python 3.11 or newer; this is {sys.version.split()[0]}")
-    commands = {"demo": demo, "test": test}
+    commands = {"demo": demo, "test": test, "api-docs": api_docs}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2

@@ -19,6 +19,16 @@ Cases:
   where only a hard negative is (the same tile with another highlight colour,
   other text, or the focus on another tile) and in a plain negative (another
   screen).
+* small textured icons (36 px, gray std >= 30) cut from video-like frames
+  (tests/vision/vision_synth.video_frame): searched in the frame they were cut
+  from, in the next frame after the camera panned 7,3 px (must be found where
+  they moved), in the same frame with a region that excludes them and on a
+  menu screen (must not be found);
+* scaled references (720p only): tiles and rows of the simulated box rendered
+  at 1080p, searched on that screen as a 720p capture delivers it (scaled
+  down, capture noise) with ``MatchParameters(scales=(1.0, 2/3))``, and on
+  another screen. stbt has no multi-scale matching: it runs with the same
+  reference and its defaults, so its "present" answers are expected wrong.
 
 Goals: ours/stbt time ratio <= 0.5 at 720p and at 1080p, and no more wrong
 answers than stbt (corpus: expected answer, and position within 2 px when the
@@ -40,6 +50,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "vision"))
 
 try:
     from _common import percentile
@@ -80,6 +91,7 @@ class Case:
     position: tuple[int, int] | None = None
     region: tuple[int, int, int, int] | None = None
     params: dict = field(default_factory=dict)
+    ours_params: dict = field(default_factory=dict)  # ours only (stbt has no such option)
     ours_ms: float = 0.0
     stbt_ms: float = 0.0
     ours_ok: bool = False
@@ -91,7 +103,8 @@ class Case:
 
 def run_ours(c: Case):
     region = Region.from_tuple(c.region) if c.region else Region.ALL
-    r = our_match(c.ref, c.frame, region=region, params=MatchParameters(**c.params))
+    params = MatchParameters(**c.params, **c.ours_params)
+    r = our_match(c.ref, c.frame, region=region, params=params)
     return bool(r.match), r.position
 
 
@@ -341,6 +354,74 @@ def synthetic_cases(w: int, h: int) -> list[Case]:
     return cases
 
 
+# --- small textured icons and scaled references -----------------------------------------
+
+ICON = 36
+PAN = (7, 3)
+
+
+def icon_cases(w: int, h: int) -> list[Case]:
+    """36 px textured icons cut from video: present where cut or moved, absent elsewhere."""
+    from vision_synth import menu as test_menu
+    from vision_synth import panned, video_frame
+
+    res = f"{h}p"
+    cases = []
+    for seed in (1, 2, 3):
+        clean = video_frame(seed, w, h)
+        gray = cv2.cvtColor(clean, cv2.COLOR_BGR2GRAY)
+        frame, moved = capture(clean, seed), capture(panned(clean, PAN), seed + 1)
+        other = capture(test_menu(w, h, selected=seed)[0], seed + 2)
+        rng = np.random.default_rng(seed)
+        picked = 0
+        while picked < 4:
+            x, y = int(rng.integers(ICON + 8, w - ICON - 8)), int(rng.integers(8, h - ICON - 8))
+            if gray[y : y + ICON, x : x + ICON].std() < 30:
+                continue
+            picked += 1
+            icon = crop(clean, (x, y, ICON, ICON))
+            name = f"scene {seed} icon at {x},{y}"
+            moved_to, left = (x + PAN[0], y + PAN[1]), (0, 0, x, h)
+            cases += [
+                Case(f"{res} icon present", f"{name}: cut", frame, icon, True, (x, y)),
+                Case(f"{res} icon present", f"{name}: panned", moved, icon, True, moved_to),
+                Case(f"{res} icon neg", f"{name}: elsewhere", frame, icon, False, None, left),
+                Case(f"{res} icon neg", f"{name}: menu screen", other, icon, False),
+            ]
+    return cases
+
+
+def scaled_cases() -> list[Case]:
+    """References cut from a 1080p rendering of the simulated box, searched at 720p."""
+    from lab_daemon.sim.channels import Schedule
+    from lab_daemon.sim.layout import Layout
+    from lab_daemon.sim.screens import Screens
+
+    s = Screens(
+        Layout(1920, 1080), Schedule(1), firmware_version="1.0", model="SIM",
+        serial_number="S1", name="bench",
+    )  # fmt: skip
+    shots = {"home": s.home(0, 0, "20:00"), "settings": s.settings("20:00")}
+    at_720p = {
+        k: capture(cv2.resize(v, (1280, 720), interpolation=cv2.INTER_AREA), i)
+        for i, (k, v) in enumerate(shots.items())
+    }
+    scales = {"scales": (1.0, 720 / 1080)}
+    cases = []
+    for screen, rects, other in (
+        ("home", s.L.home_tiles[:3], "settings"),
+        ("settings", s.L.settings_items[:3], "home"),
+    ):
+        for i, (x0, y0, x1, y1) in enumerate(rects):
+            ref = shots[screen][y0:y1, x0:x1].copy()
+            at = (round(x0 * 2 / 3), round(y0 * 2 / 3))
+            present = Case("720p scaled present", f"{screen} {i}", at_720p[screen], ref, True, at)
+            absent = Case("720p scaled neg", f"{screen} {i} on {other}", at_720p[other], ref, False)
+            present.ours_params = absent.ours_params = scales
+            cases += [present, absent]
+    return cases
+
+
 # --- report ----------------------------------------------------------------------------
 
 
@@ -406,7 +487,7 @@ def main() -> None:
     for w, h in ((1280, 720), (1920, 1080)):
         if args.only not in (None, f"{h}p"):
             continue
-        sc = synthetic_cases(w, h)
+        sc = synthetic_cases(w, h) + icon_cases(w, h) + (scaled_cases() if h == 720 else [])
         for c in sc:
             measure(c, args.reps)
         cases += sc

@@ -43,6 +43,9 @@ MODEL_LINE = Region(128, 238, 1024, 64)
 SERIAL_LINE = Region(128, 317, 1024, 65)
 DEVICE_NAME_LINE = Region(128, 396, 1024, 65)
 
+# The "popup" fault's modal dialog ("Notification ... Press BACK to close"), centred
+POPUP = Region(320, 216, 640, 288)
+
 # Power
 NO_SIGNAL_TEXT = Region(440, 320, 400, 80)
 BOOT_LOGO = Region(320, 240, 640, 170)  # "virtualpy" and "Starting up...", not the bar

@@ -40,3 +40,16 @@ def test_unfinished_page_and_recovery(stb, remote, tv_screen):
     assert stb.current_node() is None  # not a screen of the navigation tree...
     stb.navigate_to("home")  # ...so the navigator uses the '*' -> home edge (KEY_HOME)
     assert stb.current_node() == "home"
+
+
+@pytest.mark.sim_only
+def test_navigation_gets_past_popups_and_dropped_keys(stb):
+    """A notification that swallows keys, and keys the box misses: navigate_to() notices
+    the hop did not arrive, finds where the box really is, and carries on."""
+    stb.navigate_to("home")
+    stb.sim.inject("popup")  # a dialog over the screen now: only KEY_BACK closes it
+    stb.sim.inject("drop_keys", probability=0.1)
+    for screen in ["about", "live_tv", "settings"]:
+        stb.navigate_to(screen, timeout=60)
+        assert stb.current_node() == screen
+    assert not stb.sim.state()["popup"]

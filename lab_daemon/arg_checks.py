@@ -4,8 +4,8 @@ Every value comes off the network: each is checked for its type, its size and it
 range *before* the method touches a device, and a bad one is a ValueError that names
 the argument, what it got and what it accepts (the client sees a BadArgument).
 
->>> noise_threshold(None), noise_threshold(12)
-(None, 12.0)
+>>> noise_threshold(None), noise_threshold(12), min_size([20, 10])
+(None, 12.0, (20, 10))
 >>> black_threshold(float("nan"))
 Traceback (most recent call last):
 ...
@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from lab_daemon.exposing import integer, json_object, number, optional_number, text
+from pytest_virtualpy.vision._diff import check_min_size
 
 MAX_KEY_CHARS = 64  # a key name (KEY_CHANNELUP...)
 MAX_HOLD_SECS = 60.0  # holding a key longer is never a user's press
@@ -44,8 +45,13 @@ def hold_secs(value: Any) -> float | None:
 
 
 def noise_threshold(value: Any) -> float | None:
-    """None (the default) or a gray-level difference from 0 to 255."""
-    return optional_number(value, "noise_threshold", 0.0, 255.0)
+    """None (the default) or a colour distance from 0 to 255 (see ``vision/_diff.py``)."""
+    return optional_number(value, "threshold", 0.0, 255.0)
+
+
+def min_size(value: Any) -> tuple[int, int] | None:
+    """None (the default) or a change's smallest ``(width, height)`` in whole pixels."""
+    return None if value is None else check_min_size(value)
 
 
 def black_threshold(value: Any) -> int:

@@ -36,9 +36,13 @@ from lab_daemon.factory import PART_FIELDS, build_device
 ANSWER_SECS = 20.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class PartResult:
-    """One row of the table."""
+    """One row of the table; true when the part worked.
+
+    >>> bool(PartResult("stb-1", "video", "v4l2", False, "no frame in 20 s"))
+    False
+    """
 
     device: str
     part: str
@@ -46,14 +50,28 @@ class PartResult:
     ok: bool
     detail: str  # what was measured, or why it failed
 
+    def __bool__(self) -> bool:
+        return self.ok
 
-@dataclass
+
+@dataclass(frozen=True)
 class CheckReport:
-    results: list[PartResult]
+    """What ``virtualpy-lab check`` found; true when every part of every device worked.
+
+    >>> bool(CheckReport((PartResult("stb-1", "power", "tapo", True, "on/off ok"),)))
+    True
+    >>> bool(CheckReport(()))
+    False
+    """
+
+    results: tuple[PartResult, ...]
 
     @property
     def ok(self) -> bool:
         return bool(self.results) and all(r.ok for r in self.results)
+
+    def __bool__(self) -> bool:
+        return self.ok
 
     def table(self) -> str:
         header = ("DEVICE", "PART", "KIND", "RESULT", "DETAIL")
@@ -319,4 +337,4 @@ def check_lab(
     results = []
     for device in cfg.devices:
         results += check_device(device, seconds, signal_wait_secs, say)
-    return CheckReport(results)
+    return CheckReport(tuple(results))

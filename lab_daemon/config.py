@@ -129,16 +129,17 @@ def _lab_table(path: Path, lab: object) -> LabConfig:
 
 
 def _sim_device(path: Path, name: str, d: dict) -> DeviceConfig:
-    options = {k: v for k, v in d.items() if k not in ("name", "kind")}
+    options = {k: v for k, v in d.items() if k not in ("name", "kind", "navigation")}
     unknown = sorted(set(options) - set(SIM_OPTIONS))
     if unknown:
         raise ConfigError(
             f"{path}: device {name!r} has unknown option(s) {', '.join(unknown)}; "
-            f"known: {', '.join(SIM_OPTIONS)}"
+            f"known: navigation, {', '.join(SIM_OPTIONS)}"
         )
     if "resolution" in options:
         parse_resolution(options["resolution"])
-    return DeviceConfig(name, "sim", options)
+    navigation = _navigation(path, d.get("navigation"), f"{path}: device {name!r}")
+    return DeviceConfig(name, "sim", options, navigation=navigation)
 
 
 def _hardware_device(path: Path, name: str, d: dict) -> DeviceConfig:
@@ -183,12 +184,20 @@ def _hardware_device(path: Path, name: str, d: dict) -> DeviceConfig:
     model = d.get("model")
     if model is not None and not isinstance(model, str):
         raise ConfigError(f"{where}: model must be a string")
-    navigation = d.get("navigation")
-    if navigation is not None:
-        if not isinstance(navigation, str):
-            raise ConfigError(f"{where}: navigation must be a path to a navigation tree (TOML)")
-        navigation = str(_existing(path, navigation, f"{where}: 'navigation'"))
+    navigation = _navigation(path, d.get("navigation"), where)
     return DeviceConfig(name, "hardware", model=model, parts=parts, navigation=navigation)
+
+
+def _navigation(path: Path, value: object, where: str) -> str | None:
+    """The device's navigation tree file (served to clients with the files of its folder)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: navigation must be a path to a navigation tree (TOML)")
+    tree = _existing(path, value, f"{where}: 'navigation'")
+    if not tree.is_file():
+        raise ConfigError(f"{where}: navigation {tree} is not a file (a navigation tree, TOML)")
+    return str(tree)
 
 
 def _is_file(video: dict) -> bool:

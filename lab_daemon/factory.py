@@ -30,7 +30,9 @@ def build_device(cfg: DeviceConfig) -> Device:
 
         opts = dict(cfg.options)
         width, height = parse_resolution(opts.pop("resolution", "720p"))
-        return SimDevice(SimulatedBox(cfg.name, width=width, height=height, **opts))
+        device = SimDevice(SimulatedBox(cfg.name, width=width, height=height, **opts))
+        device.files.update(_served_files(cfg))
+        return device
     built: dict[str, object] = {}
     # the adb link first (others ride on it), then the audio (a stream's goes to its video)
     order = sorted(cfg.parts, key=lambda p: (p != "adb", p != "audio"))
@@ -54,8 +56,13 @@ def build_device(cfg: DeviceConfig) -> Device:
         if isinstance(e, ConfigError):
             raise
         raise ConfigError(f"device {cfg.name!r}: {part} ({kind}) cannot be opened: {e}") from e
-    extra = {"navigation": cfg.navigation} if cfg.navigation else {}
-    return Device(name=cfg.name, model=cfg.model or cfg.name, kind="hardware", extra=extra, **built)
+    files = _served_files(cfg)
+    return Device(name=cfg.name, model=cfg.model or cfg.name, kind="hardware", files=files, **built)
+
+
+def _served_files(cfg: DeviceConfig) -> dict[str, str]:
+    """The device's named files that clients may fetch (see lab_daemon/file_methods.py)."""
+    return {"navigation": cfg.navigation} if cfg.navigation else {}
 
 
 def stream_video(cls, opts: dict, device: str, audio: object) -> object:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lab_daemon import lab_options
@@ -43,6 +44,8 @@ class DeviceRuntime:
             "width": d.video.width,
             "height": d.video.height,
             "fps": d.video.fps,
+            # name -> the file's name in its folder, read with device_file(lease, name, path)
+            "files": {name: Path(path).name for name, path in d.files.items()},
         }
 
     def health(self) -> dict:

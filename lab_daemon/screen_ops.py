@@ -6,15 +6,14 @@ so that only small results cross the network.
 
 from __future__ import annotations
 
-import collections
 import hashlib
-import threading
 
 import numpy as np
 
 from lab_daemon.capture import FrameRing
 from lab_daemon.exposing import json_object
 from lab_daemon.imaging import decode_bounded
+from lab_daemon.lru import LruCache
 from pytest_virtualpy import vision
 from pytest_virtualpy.errors import BlackTimeout, MatchTimeout, MotionTimeout
 
@@ -22,9 +21,7 @@ CACHE_BYTES = 64 << 20  # decoded reference images kept, least recently used dro
 MAX_PARAMS_CHARS = 4096  # characters of a match parameters JSON
 MAX_ERODE_PASSES = 16
 
-_cache: collections.OrderedDict[bytes, np.ndarray] = collections.OrderedDict()
-_cache_bytes = 0
-_cache_lock = threading.Lock()
+_cache = LruCache(CACHE_BYTES)
 
 
 def reference_image(data: bytes) -> np.ndarray:
@@ -34,29 +31,20 @@ def reference_image(data: bytes) -> np.ndarray:
     the cache holds at most :data:`CACHE_BYTES` of decoded pixels. Callers must not
     modify the returned array: it is shared between calls.
     """
-    global _cache_bytes
     if not isinstance(data, bytes):
         raise ValueError(f"a reference image is PNG or JPEG bytes, got {type(data).__name__}")
     key = hashlib.blake2b(data, digest_size=20).digest()
-    with _cache_lock:
-        image = _cache.get(key)
-        if image is not None:
-            _cache.move_to_end(key)
-            return image
-    image = decode_bounded(data, "reference image")
-    with _cache_lock:
-        if key not in _cache and image.nbytes <= CACHE_BYTES:
-            _cache[key] = image
-            _cache_bytes += image.nbytes
-            while _cache_bytes > CACHE_BYTES:
-                _cache_bytes -= _cache.popitem(last=False)[1].nbytes
+    image = _cache.get(key)
+    if image is None:
+        image = decode_bounded(data, "reference image")
+        _cache.put(key, image)
     return image
 
 
 def cache_info() -> dict:
     """How many decoded references the cache holds, and their bytes."""
-    with _cache_lock:
-        return {"images": len(_cache), "bytes": _cache_bytes, "limit": CACHE_BYTES}
+    info = _cache.info()
+    return {"images": info["entries"], "bytes": info["size"], "limit": info["limit"]}
 
 
 def match_params(params_json: str | None) -> vision.MatchParameters | None:
@@ -118,13 +106,14 @@ def wait_for_match(ring, image, region, params, timeout_secs, consecutive) -> di
         }
 
 
-def wait_for_motion(ring, region, mask, timeout_secs, consecutive, noise_threshold) -> dict:
+def wait_for_motion(ring, region, mask, timeout_secs, consecutive, threshold, min_size) -> dict:
     try:
         result = vision.wait_for_motion(
             ring.frames(),
             timeout_secs=timeout_secs,
             consecutive_frames=consecutive,
-            noise_threshold=noise_threshold,
+            threshold=threshold,
+            min_size=min_size,
             mask=mask,
             region=region,
         )
@@ -133,11 +122,11 @@ def wait_for_motion(ring, region, mask, timeout_secs, consecutive, noise_thresho
         return {"timed_out": True, "result": None, "frame_time": getattr(e.frame, "time", None)}
 
 
-def detect_motion(ring, region, mask, noise_threshold, since, max_frames) -> list[dict]:
+def detect_motion(ring, region, mask, threshold, since, max_frames, min_size) -> list[dict]:
     """Motion results for up to ``max_frames`` consecutive frames from ``since``."""
     results = []
     for result in vision.detect_motion(
-        ring.frames(since=since), noise_threshold=noise_threshold, mask=mask, region=region
+        ring.frames(since=since), threshold=threshold, min_size=min_size, mask=mask, region=region
     ):
         results.append(result.to_dict())
         if len(results) >= max_frames:
@@ -161,19 +150,20 @@ def wait_for_black(ring, region, mask, threshold, timeout_secs) -> dict:
         return {"timed_out": True, "black": False, "time": None}
 
 
-def is_frozen(ring, region, mask, freeze_secs, noise_threshold) -> dict:
+def is_frozen(ring, region, mask, freeze_secs, threshold, min_size) -> dict:
     result = vision.is_frozen(
         ring.frames(),
         freeze_secs=freeze_secs,
         region=region,
         mask=mask,
-        noise_threshold=noise_threshold,
+        threshold=threshold,
+        min_size=min_size,
     )
     return {"frozen": bool(result), "time": getattr(result, "time", None)}
 
 
 def transition(
-    ring, press_time, key, region, mask, timeout_secs, stable_secs, noise_threshold
+    ring, press_time, key, region, mask, timeout_secs, stable_secs, threshold, min_size
 ) -> dict:
     result = vision.wait_for_transition(
         ring.frames(since=press_time),
@@ -183,6 +173,7 @@ def transition(
         mask=mask,
         timeout_secs=timeout_secs,
         stable_secs=stable_secs,
-        noise_threshold=noise_threshold,
+        threshold=threshold,
+        min_size=min_size,
     )
     return result.to_dict()

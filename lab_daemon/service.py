@@ -20,9 +20,11 @@ from lab_daemon.capture import STALL_SECS
 from lab_daemon.connection import LOCAL, Peer
 from lab_daemon.console import compile_pattern
 from lab_daemon.exposing import ServiceBase, image_reply, integer, plain_args, text, timeout
+from lab_daemon.file_methods import FileMethods
 from lab_daemon.host import LabHost
 from lab_daemon.imaging import encode_image, mask_from_wire, region_from_wire
 from lab_daemon.lease_methods import LeaseMethods
+from lab_daemon.match_many import MatchManyMethods
 from lab_daemon.monitor.methods import MonitorMethods
 from lab_daemon.recording.methods import RecordingMethods
 from pytest_virtualpy import __version__
@@ -36,7 +38,14 @@ MAX_MOTION_FRAMES = 600  # results one detect_motion call returns (the client as
 
 
 class LabService(
-    LeaseMethods, AudioMethods, RecordingMethods, MonitorMethods, ServiceBase, rpyc.Service
+    LeaseMethods,
+    AudioMethods,
+    RecordingMethods,
+    MonitorMethods,
+    MatchManyMethods,
+    FileMethods,
+    ServiceBase,
+    rpyc.Service,
 ):
     """One instance per connection; all state lives in the shared :class:`LabHost`."""
 
@@ -92,15 +101,23 @@ class LabService(
 
     @plain_args
     def exposed_press_and_wait(
-        self, lease_id, key, region, mask_png, timeout_secs, stable_secs, noise_threshold
+        self,
+        lease_id,
+        key,
+        region,
+        mask_png,
+        timeout_secs,
+        stable_secs,
+        noise_threshold,
+        min_size=None,
     ) -> dict:
         key = args.key_name(key)
         region, mask = region_from_wire(region), mask_from_wire(mask_png)
         wait, stable = timeout(timeout_secs), timeout(stable_secs, "stable_secs")
-        noise = args.noise_threshold(noise_threshold)
+        noise, size = args.noise_threshold(noise_threshold), args.min_size(min_size)
         rt, keys = self._part(lease_id, "keys")
         t = keys.press(key, None)
-        return screen_ops.transition(rt.ring, t, key, region, mask, wait, stable, noise)
+        return screen_ops.transition(rt.ring, t, key, region, mask, wait, stable, noise, size)
 
     # --- frames and frame-local vision ---------------------------------------------------
 
@@ -159,24 +176,31 @@ class LabService(
 
     @plain_args
     def exposed_wait_for_motion(
-        self, lease_id, region, mask_png, timeout_secs, consecutive, noise_threshold
+        self,
+        lease_id,
+        region,
+        mask_png,
+        timeout_secs,
+        consecutive,
+        noise_threshold,
+        min_size=None,
     ) -> dict:
         region, mask = region_from_wire(region), mask_from_wire(mask_png)
         wait, n = timeout(timeout_secs), args.consecutive_frames(consecutive)
-        noise = args.noise_threshold(noise_threshold)
+        noise, size = args.noise_threshold(noise_threshold), args.min_size(min_size)
         rt = self._rt(lease_id)
-        return screen_ops.wait_for_motion(rt.ring, region, mask, wait, n, noise)
+        return screen_ops.wait_for_motion(rt.ring, region, mask, wait, n, noise, size)
 
     @plain_args
     def exposed_detect_motion(
-        self, lease_id, region, mask_png, noise_threshold, since, max_frames
+        self, lease_id, region, mask_png, noise_threshold, since, max_frames, min_size=None
     ) -> list[dict]:
         region, mask = region_from_wire(region), mask_from_wire(mask_png)
-        noise = args.noise_threshold(noise_threshold)
+        noise, size = args.noise_threshold(noise_threshold), args.min_size(min_size)
         since = args.optional_lab_time(since, "since")
         frames = integer(max_frames, "max_frames", 1, MAX_MOTION_FRAMES)
         rt = self._rt(lease_id)
-        return screen_ops.detect_motion(rt.ring, region, mask, noise, since, frames)
+        return screen_ops.detect_motion(rt.ring, region, mask, noise, since, frames, size)
 
     @plain_args
     def exposed_is_black(self, lease_id, region, mask_png, threshold) -> dict:
@@ -191,11 +215,13 @@ class LabService(
         return screen_ops.wait_for_black(self._rt(lease_id).ring, region, mask, level, wait)
 
     @plain_args
-    def exposed_is_frozen(self, lease_id, region, mask_png, freeze_secs, noise_threshold) -> dict:
+    def exposed_is_frozen(
+        self, lease_id, region, mask_png, freeze_secs, noise_threshold, min_size=None
+    ) -> dict:
         region, mask = region_from_wire(region), mask_from_wire(mask_png)
         secs = timeout(freeze_secs, "freeze_secs")
-        noise = args.noise_threshold(noise_threshold)
-        return screen_ops.is_frozen(self._rt(lease_id).ring, region, mask, secs, noise)
+        noise, size = args.noise_threshold(noise_threshold), args.min_size(min_size)
+        return screen_ops.is_frozen(self._rt(lease_id).ring, region, mask, secs, noise, size)
 
     # --- serial --------------------------------------------------------------------------
 

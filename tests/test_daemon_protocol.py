@@ -131,7 +131,7 @@ def test_serial_console_answers_version_and_uptime(device):
 
 def test_power_off_shows_no_signal_and_on_boots(device):
     device.power("off")
-    assert device.sim_state() == {"screen": "off", "powered": False}
+    assert device.sim_state() == {"screen": "off", "powered": False, "popup": False}
     wait_until(lambda: vision.is_no_signal(decode_image(device.get_frame()[1])))
     device.serial_read(0.1)
     device.power("on")

@@ -37,6 +37,7 @@ from regions import (  # noqa: E402  (examples/regions.py: one place for the geo
     BOOT_LOGO,
     CHANNEL_LOGO,
     NO_SIGNAL_TEXT,
+    POPUP,
     SETTINGS_TILE,
     TITLE,
 )
@@ -122,6 +123,7 @@ def capture(device: DeviceClient, out: Path) -> None:
     press(device, "KEY_EPG")
     device.wait_for_sim_screen("guide")
     save(out, "guide.png", crop(frame(device), TITLE))
+    capture_popup(device, out)
 
     device.power("off")
     save(out, "no-signal.png", crop(frame(device), NO_SIGNAL_TEXT))
@@ -134,6 +136,13 @@ def capture(device: DeviceClient, out: Path) -> None:
             break
     save(out, "boot-logo.png", crop(img, BOOT_LOGO))
     device.wait_for_sim_screen("home")
+
+
+def capture_popup(device: DeviceClient, out: Path) -> None:
+    """The "popup" fault's dialog (opaque, so one crop fits over any screen)."""
+    device.sim_inject("popup", {})
+    save(out, "popup.png", crop(frame(device), POPUP))
+    press(device, "KEY_BACK")  # the only key it lets through: closes it
 
 
 def main() -> int:

@@ -138,7 +138,9 @@ class Device:
     adb: AdbShell | None = None
     audio: AudioSource | None = None
     sim: SimControl | None = None
-    extra: dict = field(default_factory=dict)
+    #: named files clients may read with the files of their folder (``device_file``):
+    #: name -> the file's path on this host, e.g. {"navigation": "/srv/lab/nav/tree.toml"}
+    files: dict[str, str] = field(default_factory=dict)
 
     @property
     def capabilities(self) -> list[str]:

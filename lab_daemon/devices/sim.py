@@ -127,7 +127,7 @@ class SimFaults(SimControl):
         return self.box.events()
 
     def state(self) -> dict:
-        return {"screen": self.box.screen, "powered": self.box.powered}
+        return {"screen": self.box.screen, "powered": self.box.powered, "popup": self.box.popup}
 
 
 class SimDevice(Device):

@@ -88,7 +88,7 @@ class Watchdog(threading.Thread):
         self.cpu_secs = 0.0  # this thread's CPU time spent looking (for bench/monitor.py)
         self._stop_event = threading.Event()
         self._differ = Differ()
-        self._ref: Any = None  # gray 160x90 of the first frame of the unchanged period
+        self._ref: Any = None  # the 160x90 thumbnail of the first frame of the unchanged period
         self._ref_at: tuple[float, float] | None = None  # (wall, monotonic) of _ref
         self._frames = -1
         self._progress = (time.time(), time.monotonic())  # when the last new frame came

@@ -72,6 +72,7 @@ class SimulatedBox:
         self._clock = clock
         self._lock = threading.RLock()
         self._rng = random.Random(f"keys-{seed}")
+        self._popup_rng = random.Random(f"popup-{seed}")
         serial_rng = random.Random(f"serial-{seed}")
         self.serial_number = "VPY" + "".join(
             serial_rng.choice("0123456789ABCDEF") for _ in range(9)
@@ -161,11 +162,21 @@ class SimulatedBox:
             effect = max(effect, self._t)
             self._timers(effect)
             self._t = effect
+            modal = self._state.popup  # a key a dialog swallows (or BACK) opens no other
             settle = self._state.handle_key(key, effect)
+            if not modal and self._popup_due():
+                settle = effect if settle is None else settle
             self._sound_changed(effect)
             self._truth.applied(ev, effect, settle, self._state.screen)
         self._timers(t)
         self._t = t
+
+    def _popup_due(self) -> bool:
+        """Whether the standing "popup" fault opens a dialog after this key (and it did)."""
+        p = self._faults.param("popup", "probability")
+        if p <= 0 or self._popup_rng.random() >= p:
+            return False
+        return self._state.open_popup()
 
     def _timers(self, t: float) -> None:
         """Fire the state's timers due by ``t`` one at a time, noting the sound at each."""
@@ -298,6 +309,13 @@ class SimulatedBox:
             return self._state.screen
 
     @property
+    def popup(self) -> bool:
+        """Whether a popup dialog (the "popup" fault) covers the screen now."""
+        with self._lock:
+            self._advance(self._clock())
+            return self._state.popup
+
+    @property
     def serial_path(self) -> str:
         """Path of the pty slave the daemon opens with pyserial ("" before start())."""
         return self._console.path
@@ -305,10 +323,22 @@ class SimulatedBox:
     # --- faults ---------------------------------------------------------------------------
 
     def inject(self, fault: str, **params: Any) -> None:
-        """Inject ``fault`` ("freeze", "black", "drop_keys", "slow", "mute", or the one-shot
-        "reboot"); ValueError for an unknown fault or bad parameters."""
+        """Inject ``fault`` ("freeze", "black", "drop_keys", "slow", "mute", "popup", or the
+        one-shot "reboot"); ValueError for an unknown fault or bad parameters.
+
+        ``popup`` with ``probability=0`` opens one dialog now (a ValueError if the box is
+        not on a UI screen); with ``probability=p`` it stands: each key press may open one.
+        """
         values = _faults.validate(fault, params)
         with self._lock:
+            if fault == "popup" and values["probability"] == 0:
+                self._advance(self._clock())
+                if not self._state.open_popup():
+                    raise ValueError(
+                        f"a popup opens over a UI screen; the box shows {self._state.screen!r} "
+                        "(power it on and let it boot first)"
+                    )
+                return
             if fault in _faults.ONE_SHOT:
                 now = self._clock()
                 self._advance(now)
@@ -320,10 +350,11 @@ class SimulatedBox:
             self._sound_changed(self._t)
 
     def clear(self) -> None:
-        """Remove all standing faults."""
+        """Remove all standing faults and close an open popup dialog."""
         with self._lock:
             self._advance(self._clock())
             self._faults.clear()
+            self._state.popup = False
             self._sound_changed(self._t)
 
     def faults(self) -> dict[str, dict]:

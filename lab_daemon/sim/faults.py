@@ -1,8 +1,11 @@
 """Faults that can be injected into the simulated box on demand.
 
 Standing faults (freeze, black, drop_keys, slow, mute: no sound) stay active until cleared; "reboot"
-is a one-shot action. Validation lives here so that mistakes in a test produce a
-clear ``ValueError`` listing what is valid.
+is a one-shot action. "popup" opens a modal dialog over the screen that swallows every key
+but ``KEY_BACK``, which closes it: with ``probability=0`` (the default) one dialog now;
+with ``probability=p`` a standing fault that opens one after each key press with chance
+``p`` (clearing the faults also closes an open dialog). Validation lives here so that
+mistakes in a test produce a clear ``ValueError`` listing what is valid.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ FAULTS: dict[str, dict[str, Param]] = {
     "slow": {"latency_ms": Param(500.0, 0.0, None)},
     "mute": {},
     "reboot": {},
+    "popup": {"probability": Param(0.0, 0.0, 1.0)},
 }
 ONE_SHOT: frozenset[str] = frozenset({"reboot"})
 

@@ -40,6 +40,7 @@ class Layout:
     volume: Rect = field(init=False)
     digits: Rect = field(init=False)
     message: Rect = field(init=False)
+    popup: Rect = field(init=False)  # the modal dialog of the "popup" fault
     boot_bar: Rect = field(init=False)
     focus_thickness: int = field(init=False)
 
@@ -81,6 +82,7 @@ class Layout:
         s(self, "volume", _r(w, h, 0.3, 0.1, 0.7, 0.2))  # 384,72,896,144
         s(self, "digits", _r(w, h, 0.8, 0.06, 0.95, 0.17))  # 1024,43,1216,122
         s(self, "message", _r(w, h, 0.3, 0.45, 0.7, 0.55))  # 384,324,896,396
+        s(self, "popup", _r(w, h, 0.25, 0.3, 0.75, 0.7))  # 320,216,960,504
         s(self, "boot_bar", _r(w, h, 0.3, 0.62, 0.7, 0.65))
         s(self, "focus_thickness", max(3, round(5 * h / 720)))
 

@@ -21,6 +21,7 @@ from .state import BOOT_BLACK_FRACTION, PAGE_TITLES, UIState
 from .video import VideoSource
 
 _STATIC = frozenset({"settings", "about", "guide", *PAGE_TITLES})
+POPUP_DIM = 0.35  # the screen behind a modal dialog, dimmed to this brightness
 
 
 class Renderer:
@@ -64,6 +65,8 @@ class Renderer:
     def frame(self, st: UIState, t: float) -> np.ndarray:
         """The read-only frame for state ``st`` at time ``t``."""
         key, build = self._plan(st, t)
+        if st.popup:
+            key, build = ("popup", key), self._under_popup(build)
         if key == self._last_key and self._last is not None:
             return self._last
         out = build()
@@ -150,6 +153,16 @@ class Renderer:
 
             return (layer, clock, rect, overlays), static
         return ("black",), lambda: self.screens.black  # unknown screen: fail safe
+
+    def _under_popup(self, build):
+        """``build``'s frame dimmed, with the modal dialog on top."""
+
+        def popup() -> np.ndarray:
+            out = cv2.convertScaleAbs(build(), alpha=POPUP_DIM)
+            paste(out, self.screens.popup(), self.L.popup)
+            return out
+
+        return popup
 
     def _with(
         self, out: np.ndarray, rect: tuple[int, int, int, int] | None, overlays: tuple[tuple, ...]

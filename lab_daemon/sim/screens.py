@@ -268,6 +268,16 @@ class Screens:
 
         return self._patch(self.L.message, ("message", text), draw)
 
+    def popup(self) -> np.ndarray:
+        """The modal dialog of the "popup" fault: a notice that only BACK dismisses."""
+
+        def draw(c: Canvas, w: int, h: int) -> None:
+            c.text((w / 2, 0.22 * h), "Notification", self.fs(40), ACCENT, "mm")
+            c.text((w / 2, 0.48 * h), "A new message is waiting", self.fs(30), WHITE, "mm")
+            c.text((w / 2, 0.76 * h), "Press BACK to close", self.fs(28), GREY, "mm")
+
+        return self._patch(self.L.popup, ("popup",), draw)
+
 
 def paste(out: np.ndarray, patch: np.ndarray, rect: tuple[int, int, int, int]) -> None:
     """Copy ``patch`` into ``out`` at ``rect``'s top-left corner."""

@@ -112,6 +112,7 @@ class UIState:
         self.volume = 30
         self.muted = False
         self.volume_until = -math.inf
+        self.popup = False  # a modal dialog (the "popup" fault) is open
 
     # --- power ------------------------------------------------------------------
 
@@ -149,6 +150,7 @@ class UIState:
         self._enter("home", t, back=None)
 
     def _clear_transients(self) -> None:
+        self.popup = False
         self.digits = ""
         self.digit_deadline = math.inf
         self.zap_until = self.banner_until = -math.inf
@@ -226,6 +228,13 @@ class UIState:
             return t
         return self.tune(index, t)
 
+    def open_popup(self) -> bool:
+        """Open the modal dialog over a UI screen; False (nothing opened) on any other."""
+        if self.screen not in UI_SCREENS:
+            return False
+        self.popup = True
+        return True
+
     def uptime(self, t: float) -> float:
         """Seconds since the last boot started (0 when off)."""
         return max(0.0, t - self.boot_t0) if self.powered else 0.0
@@ -241,6 +250,11 @@ class UIState:
         s = self.screen
         if not self.powered or s in ("off", "boot"):
             return None
+        if self.popup:  # modal: BACK closes it, every other key is swallowed
+            if key != "KEY_BACK":
+                return None
+            self.popup = False
+            return t
         if key == "KEY_POWER":
             if s == "standby":
                 self._enter("home", t, back=None)

@@ -51,7 +51,12 @@ class AudioResult:
 
 
 class Audio:
-    """The device's sound (``stb.audio``); see the module docstring."""
+    """The device's sound (``stb.audio``); see the module docstring.
+
+    >>> assert stb.audio.wait_for_audio(timeout=5)        # doctest: +SKIP
+    >>> stb.audio.level()                                 # doctest: +SKIP
+    -19.5
+    """
 
     def __init__(self, device: DeviceClient, log: StepLog):
         self._device = device

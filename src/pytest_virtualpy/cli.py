@@ -3,6 +3,7 @@
 virtualpy results {list,show,sync,export} ...
 virtualpy monitor --lab pi-01 --lab pi-02
 virtualpy lab status [--lab NAME|pool:NAME|HOST:PORT ...] [--json]
+virtualpy nav draw TREE -o tree.svg [--results-db URL] [--model MODEL]
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sys
 
 USAGE = (
     "usage: virtualpy results {list,show,sync,export} ... | virtualpy monitor --lab ... | "
-    "virtualpy lab status [--lab ...]"
+    "virtualpy lab status [--lab ...] | virtualpy nav draw TREE -o tree.svg"
 )
 
 
@@ -25,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
         from pytest_virtualpy.lab_status import main as status_main
 
         return status_main(args[2:])
+    if args[:2] == ["nav", "draw"]:
+        from pytest_virtualpy.navigation.draw import main as draw_main
+
+        return draw_main(args[2:])
     if not args or args[0] != "results":
         print(USAGE, file=sys.stderr)
         return 2

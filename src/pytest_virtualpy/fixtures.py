@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_virtualpy.ai_check import AiChecker
 from pytest_virtualpy.errors import LabError
 from pytest_virtualpy.lab.device import DeviceClient
 from pytest_virtualpy.lab.requirements import Requirements
@@ -30,6 +31,7 @@ from pytest_virtualpy.steps import StepLog
 from pytest_virtualpy.tv_screen import TvScreen
 
 SESSION_KEY = pytest.StashKey[LabSession]()
+AI_KEY = pytest.StashKey[AiChecker]()
 ARTIFACTS_KEY = pytest.StashKey[LocalArtifacts]()
 NAVIGATOR_KEY = pytest.StashKey[object]()
 CONTEXT_KEY = pytest.StashKey["DeviceContext"]()
@@ -100,7 +102,14 @@ def requirements_of(item: pytest.Item) -> Requirements:
 
 @pytest.fixture(scope="session")
 def lab(request: pytest.FixtureRequest) -> LabSession:
-    """This test process's lab: the connection and the device it holds now."""
+    """This test process's lab: the connection and the device it holds now.
+
+    Example::
+
+        def test_bench_is_healthy(lab):
+            assert all(d["capturing"] for d in lab.health()["devices"].values())
+            print(lab.name, [d["name"] for d in lab.devices()])
+    """
     session = request.config.stash[SESSION_KEY]
     session.open()
     return session
@@ -142,14 +151,28 @@ def _virtualpy_device(request: pytest.FixtureRequest) -> Iterator[DeviceContext]
 
 @pytest.fixture
 def tv_screen(_virtualpy_device: DeviceContext) -> TvScreen:
-    """The device's screen: frames, matching, motion, black, text."""
+    """The device's screen: frames, matching, motion, black, text.
+
+    Example::
+
+        def test_home(tv_screen):
+            assert tv_screen.wait_for_match("images/home.png", timeout=10)
+            assert tv_screen.match_text("Settings", region=MENU)
+    """
     ctx = _virtualpy_device
-    return TvScreen(ctx.device, ctx.log, ctx.save)
+    return TvScreen(ctx.device, ctx.log, ctx.save, ctx.item.config.stash.get(AI_KEY, None))
 
 
 @pytest.fixture
 def remote(_virtualpy_device: DeviceContext, tv_screen: TvScreen) -> Remote:
-    """The device's remote control."""
+    """The device's remote control.
+
+    Example::
+
+        def test_zap(remote):
+            t = remote.press_and_wait("KEY_CHANNELUP", region=BANNER)
+            assert t, t.status
+    """
     return Remote(_virtualpy_device.device, tv_screen, _virtualpy_device.log)
 
 
@@ -160,16 +183,34 @@ def stb(
     remote: Remote,
     tv_screen: TvScreen,
 ) -> Stb:
-    """The device under test: name, model, navigation, power, serial, sim."""
+    """The device under test: name, model, navigation, power, serial, sim.
+
+    Example::
+
+        def test_about(stb, tv_screen):
+            stb.navigate_to("about")
+            assert stb.current_node() == "about"
+            assert tv_screen.wait_for_text(stb.model, timeout=5)
+    """
     ctx = _virtualpy_device
-    factory = request.config.stash.get(NAVIGATOR_KEY, None)
-    navigator = factory(remote, tv_screen) if factory else None
+    trees = request.config.stash.get(NAVIGATOR_KEY, None)
+
+    def navigator():  # on first use: a broken tree fails only the tests that navigate
+        return trees.navigator(ctx.device, remote, tv_screen, ctx.log) if trees else None
+
     return Stb(ctx.device, ctx.log, navigator, ctx.serial_start)
 
 
 @pytest.fixture
 def power(stb: Stb) -> Power:
-    """The device's power switch; the test is skipped if the bench has none."""
+    """The device's power switch; the test is skipped if the bench has none.
+
+    Example::
+
+        def test_boots_to_home(power, tv_screen):
+            power.cycle(off_secs=2)
+            assert tv_screen.wait_for_match("images/home.png", timeout=60)
+    """
     if stb.power is None:
         pytest.skip(f"{stb.name} has no power control")
     return stb.power
@@ -177,7 +218,13 @@ def power(stb: Stb) -> Power:
 
 @pytest.fixture
 def serial(stb: Stb) -> Serial:
-    """The device's serial console; the test is skipped if the bench has none."""
+    """The device's serial console; the test is skipped if the bench has none.
+
+    Example::
+
+        def test_firmware(serial):
+            assert serial.command("version").startswith("virtualpy STB firmware")
+    """
     if stb.serial is None:
         pytest.skip(f"{stb.name} has no serial console")
     return stb.serial
@@ -185,7 +232,14 @@ def serial(stb: Stb) -> Serial:
 
 @pytest.fixture
 def adb(stb: Stb):
-    """The device's ADB connection; the test is skipped if the device has none."""
+    """The device's ADB connection; the test is skipped if the device has none.
+
+    Example::
+
+        def test_model(adb):
+            r = adb.shell("getprop ro.product.model")
+            assert r, r.output
+    """
     if stb.adb is None:
         pytest.skip(f"{stb.name} has no ADB connection")
     return stb.adb

@@ -19,7 +19,7 @@ import _pytest
 import pluggy
 import pytest
 
-from pytest_virtualpy import blame, fixtures, junit, video_evidence
+from pytest_virtualpy import ai_check, ai_client, blame, fixtures, junit, video_evidence
 from pytest_virtualpy.errors import ConfigError, LabError, MatchTimeout
 from pytest_virtualpy.lab.imaging import encode_image
 from pytest_virtualpy.lab.inventory import load_inventory, load_pools, resolve_labs
@@ -81,7 +81,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="save a clip (MP4, steps as subtitles) of every failed test (default), of "
         "every test, or of none (also ini virtualpy_video, env VIRTUALPY_VIDEO)",
     )
+    group.addoption(
+        "--ai-url",
+        dest="virtualpy_ai_url",
+        metavar="URL",
+        help="OpenAI-compatible chat-completions endpoint for tv_screen.ai_check, e.g. "
+        "https://openrouter.ai/api/v1 (off by default: AI checks skip; key from env "
+        f"{ai_client.KEY_ENV}; also ini virtualpy_ai_url, env {ai_check.URL_ENV})",
+    )
+    group.addoption(
+        "--ai-model",
+        dest="virtualpy_ai_model",
+        metavar="NAME",
+        help="the vision model tv_screen.ai_check asks (also ini virtualpy_ai_model, env "
+        f"{ai_check.MODEL_ENV})",
+    )
+    group.addoption(
+        "--nav-validate",
+        dest="virtualpy_nav_validate",
+        metavar="TREE",
+        help="validate navigation tree TREE (TOML) on the device instead of running tests: "
+        "walk every edge once (an edge-covering walk) and report which edges failed and why",
+    )
     parser.addini("virtualpy_lab", "default lab (see --lab)")
+    parser.addini("virtualpy_ai_url", "endpoint for tv_screen.ai_check (see --ai-url)")
+    parser.addini("virtualpy_ai_model", "model for tv_screen.ai_check (see --ai-model)")
     parser.addini("virtualpy_lease_timeout", "longest wait for a free device (--lease-timeout)")
     parser.addini("virtualpy_video", "which tests get a video clip (see --video)")
     parser.addini("virtualpy_labs_file", "lab inventory file (see --labs-file)")
@@ -174,6 +198,14 @@ def pytest_configure(config: pytest.Config) -> None:
     session = LabSession(specs, sim=sim, workers=_workers(config), worker=worker)
     session.owner += f":{worker or 'main'}"
     session.lease_timeout_secs = _lease_timeout(config)
+    try:
+        config.stash[fixtures.AI_KEY] = ai_check.AiChecker.configure(
+            _setting(config, "virtualpy_ai_url", "virtualpy_ai_url", ai_check.URL_ENV, None),
+            _setting(config, "virtualpy_ai_model", "virtualpy_ai_model", ai_check.MODEL_ENV, None),
+            os.environ.get(ai_client.KEY_ENV) or None,
+        )
+    except ConfigError as e:
+        raise pytest.UsageError(f"virtualpy: {e}") from None
     # the device lists the controller fetched at session start (pytest_configure_node)
     session.catalog = dict(getattr(config, "workerinput", {}).get("virtualpy_catalog") or {})
     session.on_wait = lambda line: _say(config, line)
@@ -197,14 +229,20 @@ def pytest_configure(config: pytest.Config) -> None:
         config, _setting(config, "virtualpy_video", "virtualpy_video", "VIRTUALPY_VIDEO", "")
     )
 
-    nav = config.getini("virtualpy_navigation")
-    if nav:
-        from pytest_virtualpy.navigation import navigator_factory
+    from pytest_virtualpy.navigation import SessionNavigation, load_tree
 
+    nav, ini_tree = config.getini("virtualpy_navigation"), None
+    if nav:
         try:
-            config.stash[fixtures.NAVIGATOR_KEY] = navigator_factory(_rootpath(config, nav))
+            ini_tree = load_tree(_rootpath(config, nav))
         except ConfigError as e:
             raise pytest.UsageError(f"virtualpy: {e}") from None
+    # each device's tree: its lab's (lab.toml navigation = ...), else this ini's
+    config.stash[fixtures.NAVIGATOR_KEY] = SessionNavigation(ini_tree)
+    if config.getoption("virtualpy_nav_validate"):
+        from pytest_virtualpy.navigation import validate
+
+        validate.configure(config, config.getoption("virtualpy_nav_validate"))
     config.pluginmanager.register(fixtures, "virtualpy-fixtures")
 
 
@@ -234,6 +272,13 @@ def _say(config: pytest.Config, line: str) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     """A chosen lab that cannot be reached at all is one usage error, before any test runs."""
     config = session.config
+    navigation = config.stash.get(fixtures.NAVIGATOR_KEY, None)
+    if navigation is not None and not config.option.collectonly:
+        from pytest_virtualpy.results.nav_history import edge_history
+        from pytest_virtualpy.results.pytest_plugin import results_db_url
+
+        # measured edge costs of past runs, per device model, as plain data
+        navigation.history = edge_history(results_db_url(config))
     lab_session = config.stash[fixtures.SESSION_KEY]
     if not lab_session.specs or hasattr(config, "workerinput") or config.option.collectonly:
         return
@@ -276,6 +321,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     session = config.stash.get(fixtures.SESSION_KEY, None)
     if session is not None:
         session.close()
+    navigation = config.stash.get(fixtures.NAVIGATOR_KEY, None)
+    if navigation is not None:
+        navigation.close()
 
 
 @pytest.hookimpl(wrapper=True)

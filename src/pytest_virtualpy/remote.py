@@ -10,11 +10,19 @@ from pytest_virtualpy.keys import check_key
 from pytest_virtualpy.lab.device import DeviceClient
 from pytest_virtualpy.steps import StepLog
 from pytest_virtualpy.tv_screen import TvScreen, image_bytes, image_name, mask_bytes, region_tuple
+from pytest_virtualpy.vision._diff import pick_threshold
 
 
 @dataclass(frozen=True)
 class Keypress:
-    """A key that was sent; ``time`` is when, on the lab host's clock."""
+    """A key that was sent; ``time`` is when, on the lab host's clock.
+
+    The same clock as frame times, so "press to screen changed" is one subtraction:
+
+    >>> press = remote.press("KEY_OK")                                  # doctest: +SKIP
+    >>> m = tv_screen.wait_for_match("images/menu.png", timeout=5)      # doctest: +SKIP
+    >>> print(f"menu after {m.time - press.time:.3f} s")                # doctest: +SKIP
+    """
 
     key: str
     time: float
@@ -36,13 +44,22 @@ class Remote:
         self._keys: list[str] | None = None
 
     def keys(self) -> list[str]:
-        """The key names this device's remote knows."""
+        """The key names this device's remote knows.
+
+        >>> "KEY_OK" in remote.keys()                       # doctest: +SKIP
+        True
+        """
         if self._keys is None:
             self._keys = list(self._device.keys())
         return list(self._keys)
 
     def press(self, key: str, hold_secs: float | None = None) -> Keypress:
-        """Press ``key`` (holding it for ``hold_secs`` if given)."""
+        """Press ``key`` (holding it for ``hold_secs`` if given); an unknown key is refused.
+
+        >>> remote.press("KEY_MENU")                        # doctest: +SKIP
+        Keypress(key='KEY_MENU', time=1764661234.512)
+        >>> remote.press("KEY_RIGHT", hold_secs=2)          # doctest: +SKIP
+        """
         check_key(key, self.keys())
         with self._log.step("press", key, hold_secs=hold_secs) as step:
             reply = self._device.press(key, hold_secs)
@@ -58,15 +75,28 @@ class Remote:
         *,
         mask=None,
         noise_threshold: float | None = None,
+        threshold: float | None = None,
+        min_size: tuple[int, int] | None = None,
     ) -> vision.Transition:
         """Press ``key`` and wait for the screen to change and then settle.
 
         Timed in the daemon on frame timestamps, so ``duration`` (press to
         settled, in seconds) is accurate to a frame. The result is truthy when
         the transition completed; ``status`` says otherwise what timed out. Each
-        call is also recorded as a KPI named ``press_and_wait:KEY``.
+        call is also recorded as a KPI named ``press_and_wait:KEY``. A change is
+        judged on colour, as in stb-tester: ``threshold`` (default 25;
+        ``noise_threshold`` is its older name) and ``min_size`` (default (4, 4);
+        raise it to ignore, say, a blinking cursor or a spinner) are as in
+        :func:`vision.detect_motion`.
+
+        >>> t = remote.press_and_wait("KEY_CHANNELUP", region=BANNER, timeout=5)  # doctest: +SKIP
+        >>> assert t, t.status                                                    # doctest: +SKIP
+        >>> t.duration                                                            # doctest: +SKIP
+        0.62
+        >>> remote.press_and_wait("KEY_A", region=SEARCH, min_size=(20, 20))      # doctest: +SKIP
         """
         check_key(key, self.keys())
+        limit = pick_threshold(threshold, noise_threshold)
         with self._log.step("press_and_wait", key) as step:
             d = self._device.press_and_wait(
                 key,
@@ -74,7 +104,8 @@ class Remote:
                 mask_bytes(mask),
                 float(timeout),
                 float(stable_secs),
-                noise_threshold,
+                limit,
+                min_size,
             )
             t = vision.Transition.from_dict(d)
             step.ok = bool(t)
@@ -98,6 +129,9 @@ class Remote:
         """Press ``key`` until ``image`` is on screen, at most ``max_presses`` times.
 
         Raises :class:`MatchTimeout` if it never appears.
+
+        >>> remote.press_until_match("KEY_DOWN", "images/settings-focused.png",   # doctest: +SKIP
+        ...                          max_presses=8, region=MENU)
         """
         check_key(key, self.keys())
         data = image_bytes(image)

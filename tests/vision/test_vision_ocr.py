@@ -20,9 +20,11 @@ from PIL import Image, ImageDraw, ImageFont
 from pytest_virtualpy.errors import ConfigError
 from pytest_virtualpy.vision import Frame, Region, is_no_signal, match_text, ocr, ocr_lines
 from pytest_virtualpy.vision.ocr_engine import results
+from pytest_virtualpy.vision.ocr_prepare import Prepared
 
 LINE = Region(100, 200, 700, 70)
 ocr_module = importlib.import_module("pytest_virtualpy.vision.ocr")  # not the `ocr` function
+tess_module = importlib.import_module("pytest_virtualpy.vision.ocr_tesseract")
 
 
 def _render() -> np.ndarray:
@@ -99,12 +101,16 @@ needs_tesseract = pytest.mark.skipif(
 
 
 def test_tesseract_missing_is_a_clear_error(frame, monkeypatch) -> None:
-    monkeypatch.setattr(ocr_module.shutil, "which", lambda name: None)
+    """Neither tesserocr (in process) nor the binary: a clear error; "auto" uses rapidocr."""
+    monkeypatch.setattr(tess_module, "tesserocr_api", lambda lang: None)
+    monkeypatch.setattr(ocr_module, "tesserocr_api", lambda lang: None)
+    monkeypatch.setattr(tess_module.shutil, "which", lambda name: None)
     with pytest.raises(ConfigError, match="apt-get install tesseract-ocr"):
         ocr(frame, LINE, engine="tesseract")
     # the default engine does not need it: a machine with only pip packages works
     assert ocr(frame, LINE) == "Firmware version 4.2.1"
     assert ocr(frame, LINE, engine="auto") == "Firmware version 4.2.1"
+    assert ocr_module._engine("auto", "eng") == "rapidocr"
 
 
 def test_tesseract_command_line(frame, monkeypatch) -> None:
@@ -117,16 +123,20 @@ def test_tesseract_command_line(frame, monkeypatch) -> None:
         header += "left\ttop\twidth\theight\tconf\ttext\n"
         return subprocess.CompletedProcess(cmd, 0, header.encode(), b"")
 
-    monkeypatch.setattr(ocr_module.shutil, "which", lambda name: "/usr/bin/tesseract")
-    monkeypatch.setattr(ocr_module.subprocess, "run", fake_run)
+    monkeypatch.setattr(tess_module, "tesserocr_api", lambda lang: None)  # the binary, then
+    monkeypatch.setattr(tess_module.shutil, "which", lambda name: "/usr/bin/tesseract")
+    monkeypatch.setattr(tess_module.subprocess, "run", fake_run)
     monkeypatch.delenv("OMP_THREAD_LIMIT", raising=False)
-    assert ocr(frame, LINE, engine="tesseract") == ""
-    ocr(frame, LINE, engine="tesseract", mode="line", char_whitelist="0123456789")
-    (block, kw), (line, _) = calls
+    assert ocr(frame, LINE, engine="tesseract", lang="eng") == ""
+    ocr(frame, LINE, engine="tesseract", mode="line", char_whitelist="0123456789", lang="eng")
+    ocr(frame, engine="tesseract", lang="eng")  # the whole frame: sparse text
+    (block, kw), (line, _), (screen, _) = calls
     assert block[:3] == ["/usr/bin/tesseract", "stdin", "stdout"]
     assert block[block.index("--oem") + 1] == "1"  # LSTM: Debian's eng data has no legacy model
-    assert block[block.index("--psm") + 1] == "6"  # a uniform block of text
+    assert block[block.index("--psm") + 1] == "6"  # a region: a uniform block of text
+    assert screen[screen.index("--psm") + 1] == "11"  # most of the frame: sparse text
     assert line[line.index("--psm") + 1] == "7"  # a single line
+    assert block[block.index("-l") + 1] == "eng"
     assert "tessedit_char_whitelist=0123456789" in line
     assert not any("whitelist" in arg for arg in block)
     assert block[-1] == line[-1] == "tsv"
@@ -145,13 +155,14 @@ def test_tesseract_tsv_to_frame_regions() -> None:
         "5\t1\t1\t1\t2\t1\t48\t108\t60\t40\t80.0\tNews",
         "5\t1\t1\t1\t2\t2\t120\t108\t20\t40\t10.0\t ",
     ]
-    clipped = Region(100, 50, 200, 100)
-    lines = ocr_module._parse_tsv("\n".join(rows), clipped, scale=2.0, pad=8, char_whitelist=None)
+    crop = Prepared(np.zeros((216, 416, 3), np.uint8), Region(100, 50, 200, 100), 2.0, 8)
+    lines = tess_module.parse_tsv("\n".join(rows), crop, char_whitelist=None)
     assert [line.text for line in lines] == ["Channel 102", "News"]
     assert lines[0].region == Region(100, 50, 100, 20)
     assert lines[0].confidence == pytest.approx(0.90)
+    assert [w.region for w in lines[0].words] == [Region(100, 50, 50, 20), Region(160, 50, 40, 20)]
     assert lines[1].region == Region(120, 100, 30, 20)
-    digits = ocr_module._parse_tsv("\n".join(rows), clipped, 2.0, 8, char_whitelist="0123456789")
+    digits = tess_module.parse_tsv("\n".join(rows), crop, char_whitelist="0123456789")
     assert [line.text for line in digits] == ["102"]
 
 
@@ -205,7 +216,7 @@ def test_normalise_text_case_folds_before_tolerant_mapping() -> None:
     """ "CHANNEL" must equal an OCR read of "Channel" (upper-case L is not an OCR "1")."""
 
     def norm(text: str, **kw) -> str:
-        return ocr_module.normalise_text(text, tolerant=True, **kw)
+        return ocr_module.normalise_text(text, tolerant=True, **kw)  # still importable there
 
     assert norm("CHANNEL 102") == norm("Channel 1O2") == norm("channel102") == "channe1102"
     assert norm("CHANNEL", case_sensitive=True) != norm("Channel", case_sensitive=True)

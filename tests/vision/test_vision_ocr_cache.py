@@ -6,6 +6,8 @@ show whether the engine ran.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -54,10 +56,13 @@ def test_other_pixels_or_settings_are_read_again(memory) -> None:
     assert (memory.hits, memory.misses) == (0, 5)
 
 
-def test_remembered_lines_are_copies(memory) -> None:
+def test_remembered_lines_cannot_be_changed(memory) -> None:
+    """Lines are frozen, so the remembered ones can be handed out: no caller can change them."""
     frame = _frame()
     first = ocr_lines(frame, LINE)
-    first[0].text = "changed by the caller"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first[0].text = "changed by the caller"
+    first.clear()  # the list is the caller's own
     again = ocr_lines(frame, LINE)
     assert again[0].text == "Firmware version 4.2.1"
     assert again[0].region == ocr_lines(frame, LINE)[0].region

@@ -60,3 +60,24 @@ def noisy(frame: np.ndarray, sigma: float = 4.0, seed: int = 1) -> np.ndarray:
 def limited_range(frame: np.ndarray) -> np.ndarray:
     """Full range (0-255) squeezed into 16-235, as a limited-range capture shows it."""
     return (frame.astype(np.float32) * 219 / 255 + 16).round().astype(np.uint8)
+
+
+def video_frame(seed: int, w: int = 1280, h: int = 720) -> np.ndarray:
+    """A video-like picture: coloured noise from w/4 to 2 px detail, and a few objects."""
+    rng = np.random.default_rng(seed)
+    acc = np.zeros((h, w, 3), np.float32)
+    for cells, weight in ((4, 0.3), (16, 0.2), (64, 0.2), (256, 0.15), (640, 0.15)):
+        small = rng.random((max(2, cells * h // w), cells, 3)).astype(np.float32)
+        acc += weight * cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+    img = np.clip(acc * 255, 0, 255).astype(np.uint8)
+    for _ in range(8):
+        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+        centre = (int(rng.integers(0, w)), int(rng.integers(0, h)))
+        cv2.circle(img, centre, int(rng.integers(h // 20, h // 5)), colour, -1, cv2.LINE_AA)
+    return cv2.GaussianBlur(img, (0, 0), 0.8)
+
+
+def panned(frame: np.ndarray, shift: tuple[int, int]) -> np.ndarray:
+    """The next frame of a video whose camera moved by ``shift`` (dx, dy) px."""
+    m = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])
+    return cv2.warpAffine(frame, m, (frame.shape[1], frame.shape[0]), borderMode=cv2.BORDER_REFLECT)

@@ -8,6 +8,11 @@ from typing import Any
 
 from pytest_virtualpy.lab.client import LabClient
 
+#: how many references, and PNG bytes, one put_references call carries at most (the
+#: daemon refuses more than 64 items or 16 MB)
+PUT_BATCH_ITEMS = 32
+PUT_BATCH_BYTES = 8 << 20
+
 
 class DeviceClient:
     """The daemon's device methods, bound to one connection and one lease."""
@@ -29,6 +34,16 @@ class DeviceClient:
     def _call_bytes(self, method: str, *args: Any, wait_secs: float = 0.0) -> tuple[Any, bytes]:
         return self.client.call_bytes(method, self.lease_id, *args, wait_secs=wait_secs)
 
+    def file(self, name: str, path: str) -> bytes | None:
+        """``path`` of the folder of the device's lab.toml file ``name`` (``info["files"]``),
+        or None if that folder has no such file.
+
+        >>> device.file("navigation", device.info["files"]["navigation"])  # doctest: +SKIP
+        b'[nodes.home]\\nimage = "images/home.png"...'
+        """
+        meta, data = self._call_bytes("device_file", name, path)
+        return None if meta.get("missing") else data
+
     def set_test(self, test: str | None) -> dict:
         """Tell the daemon which test runs on this device now (None: between tests)."""
         return self._call("set_test", test)
@@ -48,6 +63,7 @@ class DeviceClient:
         timeout_secs: float,
         stable_secs: float,
         noise_threshold: float | None,
+        min_size: tuple[int, int] | None = None,
     ) -> dict:
         return self._call(
             "press_and_wait",
@@ -57,6 +73,7 @@ class DeviceClient:
             timeout_secs,
             stable_secs,
             noise_threshold,
+            min_size,
             wait_secs=timeout_secs + stable_secs,
         )
 
@@ -76,6 +93,51 @@ class DeviceClient:
     def match_all(self, image: bytes, region: tuple | None, params: dict | None) -> list[dict]:
         return self._call("match_all", image, region, _json(params))
 
+    def put_references(self, refs: dict[str, bytes]) -> int:
+        """Upload reference PNGs for :meth:`match_many`, keyed by the SHA-256 hex of
+        their bytes; in as many calls as the daemon's bounds need. Returns how many.
+
+        >>> device.put_references({hashlib.sha256(png).hexdigest(): png})  # doctest: +SKIP
+        1
+        """
+        stored, batch, size = 0, [], 0
+        for sha, png in refs.items():
+            if batch and (len(batch) >= PUT_BATCH_ITEMS or size + len(png) > PUT_BATCH_BYTES):
+                stored += self._call("put_references", tuple(batch))["stored"]
+                batch, size = [], 0
+            batch.append((sha, png))
+            size += len(png)
+        if batch:
+            stored += self._call("put_references", tuple(batch))["stored"]
+        return stored
+
+    def match_many(
+        self,
+        checks: list[tuple[str, tuple | None, dict | None]],
+        crops: list[tuple | None],
+        stop: list[list] | None = None,
+    ) -> dict:
+        """Every check ``(sha256_hex, region, params)`` and crop on one frame.
+
+        Returns ``{"missing": [sha, ...]}`` if the daemon lacks a reference (upload it with
+        :meth:`put_references` and ask again), else ``{"time", "width", "height",
+        "results": [match dicts], "crops": [png bytes, ...]}``. ``stop``: groups
+        ``[after, [indices]]``: once check ``after`` is evaluated, if those all matched,
+        the checks after it are not evaluated (their results are None).
+
+        >>> device.match_many([(sha, (0, 0, 1280, 60), None)], [])  # doctest: +SKIP
+        {'time': ..., 'results': [{'match': True, ...}], 'crops': []}
+        """
+        stop_json = None if stop is None else json.dumps(stop)
+        meta, data = self._call_bytes("match_many", json.dumps(checks), tuple(crops), stop_json)
+        if "missing" not in meta:
+            pngs, at = [], 0
+            for crop in meta["crops"]:
+                pngs.append(data[at : at + crop["bytes"]])
+                at += crop["bytes"]
+            meta["crops"] = pngs
+        return meta
+
     def wait_for_match(
         self,
         image: bytes,
@@ -94,7 +156,9 @@ class DeviceClient:
             wait_secs=timeout_secs,
         )
 
-    def wait_for_motion(self, region, mask, timeout_secs, consecutive, noise_threshold) -> dict:
+    def wait_for_motion(
+        self, region, mask, timeout_secs, consecutive, noise_threshold, min_size=None
+    ) -> dict:
         return self._call(
             "wait_for_motion",
             region,
@@ -102,10 +166,13 @@ class DeviceClient:
             timeout_secs,
             consecutive,
             noise_threshold,
+            min_size,
             wait_secs=timeout_secs,
         )
 
-    def detect_motion(self, region, mask, noise_threshold, since, max_frames) -> list[dict]:
+    def detect_motion(
+        self, region, mask, noise_threshold, since, max_frames, min_size=None
+    ) -> list[dict]:
         return self._call(
             "detect_motion",
             region,
@@ -113,6 +180,7 @@ class DeviceClient:
             noise_threshold,
             since,
             max_frames,
+            min_size,
             wait_secs=max_frames / 10,
         )
 
@@ -124,9 +192,15 @@ class DeviceClient:
             "wait_for_black", region, mask, threshold, timeout_secs, wait_secs=timeout_secs
         )
 
-    def is_frozen(self, region, mask, freeze_secs, noise_threshold) -> dict:
+    def is_frozen(self, region, mask, freeze_secs, noise_threshold, min_size=None) -> dict:
         return self._call(
-            "is_frozen", region, mask, freeze_secs, noise_threshold, wait_secs=freeze_secs
+            "is_frozen",
+            region,
+            mask,
+            freeze_secs,
+            noise_threshold,
+            min_size,
+            wait_secs=freeze_secs,
         )
 
     # serial

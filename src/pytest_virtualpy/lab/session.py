@@ -50,7 +50,13 @@ class SimOptions:
 class LabSession:
     """Leases a device from the chosen labs (or the local sim) that meets a test's needs.
 
-    ``specs`` empty means the built-in simulated lab, started on first use.
+    ``specs`` empty means the built-in simulated lab, started on first use. It is the
+    ``lab`` fixture, and works from a script too (the benchmarks use it)::
+
+        session = LabSession([])            # the built-in simulated lab
+        device = session.open()             # a leased DeviceClient
+        print(session.name, device.name)
+        session.close()
     """
 
     specs: list[LabSpec]
@@ -71,24 +77,46 @@ class LabSession:
 
     @property
     def name(self) -> str:
+        """The lab the held device came from (``"sim"`` for the built-in one).
+
+        >>> lab.name           # doctest: +SKIP
+        'pi-03'
+        """
         return self.spec.name if self.spec else "sim"
 
     @property
     def address(self) -> str | None:
+        """That lab's ``HOST:PORT`` (None for the built-in simulated lab).
+
+        >>> lab.address        # doctest: +SKIP
+        'pi-03.lab:18861'
+        """
         return self.spec.address if self.spec else None
 
     def take_lease_wait_ms(self) -> float:
-        """The lease wait, once: it is charged to the first test that needed a device."""
+        """The lease wait, once: it is charged to the first test that needed a device.
+
+        >>> lab.take_lease_wait_ms(), lab.take_lease_wait_ms()   # doctest: +SKIP
+        (1520.4, 0.0)
+        """
         wait, self.lease_wait_ms = self.lease_wait_ms, 0.0
         return wait
 
     def devices(self) -> list[dict]:
-        """Every device of the lab this session leased from, with who holds it."""
+        """Every device of the lab this session leased from, with who holds it.
+
+        >>> [d["name"] for d in lab.devices()]                   # doctest: +SKIP
+        ['stb-1', 'stb-2', 'stb-3']
+        """
         self.open()
         return self.client.list_devices()
 
     def health(self) -> dict:
-        """The daemon's view of its devices: frames captured and dropped, capture alive."""
+        """The daemon's view of its devices: frames captured and dropped, capture alive.
+
+        >>> lab.health()["devices"]["stb-1"]["capturing"]        # doctest: +SKIP
+        True
+        """
         self.open()
         return self.client.health()
 
@@ -101,6 +129,8 @@ class LabSession:
         A held device that does not meet them is given back first. Raises
         :class:`NoMatchingDevice` at once if no device of the chosen labs could ever meet
         them, and a :class:`LabError` if none was granted within ``lease_timeout_secs``.
+
+        >>> device = lab.open(Requirements.of("VPY-STB-1", ["serial"]))   # doctest: +SKIP
         """
         requirements = requirements or Requirements()
         self._drop_dead_lab()
@@ -245,7 +275,11 @@ class LabSession:
         self.release_device()
 
     def release_device(self) -> None:
-        """Give the held device back (keeping the local sim running); tolerates a dead lab."""
+        """Give the held device back (keeping the local sim running); tolerates a dead lab.
+
+        >>> lab.release_device(); lab.device is None             # doctest: +SKIP
+        True
+        """
         if self.keeper is not None:
             self.keeper.stop()
         if self.client is not None and self.device is not None:
@@ -256,7 +290,10 @@ class LabSession:
         self.device = self.client = self.keeper = self.spec = None
 
     def close(self) -> None:
-        """Release the lease and stop the local daemon, tolerating a dead lab."""
+        """Release the lease and stop the local daemon, tolerating a dead lab.
+
+        >>> session.close()                                      # doctest: +SKIP
+        """
         self.release_device()
         if self.local is not None:
             self.local.stop()

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from pytest_virtualpy.results.db import ResultsDbError, parse_url
+from pytest_virtualpy.results.db import DbUrl, ResultsDbError, parse_url
 from pytest_virtualpy.results.recorder import RecorderConfig, RunRecorder
 from pytest_virtualpy.results.s3 import ArtifactStoreError, S3Store, S3Target, is_s3
 from pytest_virtualpy.results.settings import (
@@ -68,6 +68,18 @@ def _setting(config: pytest.Config, key: str) -> str | None:
     if value is None:
         value = config.getini(ini) or None
     return value
+
+
+def results_db_url(config: pytest.Config) -> DbUrl | None:
+    """The results database this session's settings name; None when off or invalid.
+
+    >>> results_db_url(config).display   # doctest: +SKIP
+    'sqlite:///home/me/project/.virtualpy/results.db'
+    """
+    try:
+        return parse_url(_setting(config, "results_db") or DEFAULT_DB, config.rootpath)
+    except (ResultsDbError, ValueError):  # a bad value is pytest_configure's to report
+        return None
 
 
 def _artifacts_value(config: pytest.Config) -> str | None:

@@ -1,7 +1,7 @@
 """Pure image processing for virtualpy: matching, motion, black/freeze, OCR, transitions.
 
-This package depends only on numpy, OpenCV (and scikit-image/Pillow/rapidocr for
-OCR). It never imports pytest, RPyC or the lab daemon, so it runs the same in the
+This package depends only on numpy, OpenCV (and scikit-image/Pillow, tesserocr/rapidocr
+for OCR). It never imports pytest, RPyC or the lab daemon, so it runs the same in the
 lab daemon at capture rate and in a test on saved screenshots::
 
     from pytest_virtualpy.vision import Region, load_image, match
@@ -14,11 +14,15 @@ Defaults, in one place:
 - matching (`MatchParameters`): stb-tester's shipped defaults: ``sqdiff``,
   ``match_threshold=0.98``, ``normed-absdiff``, ``confirm_threshold=0.70``
   (higher is stricter), ``erode_passes=1``. See `match` for the algorithm.
-- motion, freeze, transition: a pixel changed if its gray level moved by more
-  than 25; the changes are eroded with a 3x3 cross and must cover at least
-  max(25 px, 0.025 % of the area). See ``vision/_diff.py``.
+- motion, freeze, transition: on colour, as stb-tester's BGR differ: a pixel
+  changed if its colour distance (RMS of the B, G, R differences) is at least
+  ``threshold=25``; the changes are opened with a 3x3 cross (thin straight lines
+  of 15 px or more are kept) and their bounding box must be at least
+  ``min_size=(4, 4)``. Motion is measured against the last frame that moved, so
+  slow changes add up. See ``vision/_diff.py``.
 - black: gray level <= 10 (<= 26 when the capture is limited range).
-- OCR: rapidocr (offline), engine created on first use.
+- OCR: tesseract in process (tesserocr, eng+deu data) when installed, else rapidocr
+  (offline); engine created on first use. See ``vision/ocr.py``.
 """
 
 from .annotate import annotate_match
@@ -37,7 +41,7 @@ from .match import (
 )
 from .motion import MotionResult, detect_motion, wait_for_motion
 from .nosignal import is_no_signal
-from .ocr import OcrLine, TextMatchResult, match_text, ocr, ocr_lines, wait_for_text
+from .ocr import OcrLine, OcrWord, TextMatchResult, match_text, ocr, ocr_lines, wait_for_text
 from .region import Region
 from .transition import Transition, wait_for_transition
 
@@ -51,6 +55,7 @@ __all__ = [
     "MatchResult",
     "MotionResult",
     "OcrLine",
+    "OcrWord",
     "Region",
     "TextMatchResult",
     "Transition",

@@ -26,19 +26,23 @@ LIMITED_RANGE_BLACK = 16
 _ALLOWED_FRACTION = 0.0001
 
 
-@dataclass
+@dataclass(frozen=True)
 class BlackResult:
     """The result of `is_black`: truthy if the frame was black.
 
     ``max_level`` is the brightest considered gray level (ignoring the few
     allowed outliers would need a histogram; this is the plain maximum).
+
+    >>> assert is_black(frame), "expected a black screen"   # doctest: +SKIP
+    >>> bool(BlackResult(time=None, black=False, region=None, max_level=200))
+    False
     """
 
     time: float | None
     black: bool
     region: Region | None
     max_level: int
-    frame: Any = field(default=None, repr=False)
+    frame: Any = field(default=None, repr=False, compare=False)
 
     def __bool__(self) -> bool:
         return bool(self.black)
@@ -101,6 +105,11 @@ def wait_for_black(
 
     :raises pytest_virtualpy.errors.BlackTimeout: no black frame within
         ``timeout_secs`` (measured on the frames' timestamps).
+
+    Example::
+
+        gap = wait_for_black(frames_after_zap, timeout_secs=2)
+        print("black from", gap.time)
     """
     start = None
     last = None

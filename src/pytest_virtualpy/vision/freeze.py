@@ -14,25 +14,29 @@ from typing import Any
 
 from pytest_virtualpy.errors import FreezeTimeout
 
-from ._diff import Differ, now_of
+from ._diff import Differ, now_of, pick_threshold
 from .image import ImageLike
 from .region import Region
 
 
-@dataclass
+@dataclass(frozen=True)
 class FreezeResult:
     """Truthy if the screen stayed unchanged for ``freeze_secs``.
 
     ``start_time`` is the first frame of the (possibly) frozen period,
     ``end_time`` the last frame checked, ``duration`` their difference.
     ``frame`` is the last frame checked.
+
+    >>> r = is_frozen(frames, freeze_secs=2.0)           # doctest: +SKIP
+    >>> bool(FreezeResult(frozen=False, start_time=0.0, end_time=0.5, duration=0.5))
+    False
     """
 
     frozen: bool
     start_time: float | None
     end_time: float | None
     duration: float
-    frame: Any = field(default=None, repr=False)
+    frame: Any = field(default=None, repr=False, compare=False)
 
     def __bool__(self) -> bool:
         return bool(self.frozen)
@@ -54,20 +58,24 @@ def is_frozen(
     frames: Iterable[Any],
     freeze_secs: float = 2.0,
     region: Region = Region.ALL,
-    mask: ImageLike | None = None,
+    mask: ImageLike | Region | None = None,
     noise_threshold: float | None = None,
+    *,
+    threshold: float | None = None,
+    min_size: tuple[int, int] | None = None,
 ) -> FreezeResult:
     """Read frames for ``freeze_secs`` (frame time): is the picture frozen?
 
     Returns as soon as the picture changes (not frozen), or once the frames
     span ``freeze_secs`` without a change (frozen). If the frames run out first
-    the result is not frozen.
+    the result is not frozen. A change is what `detect_motion` counts as motion
+    (``threshold``, ``noise_threshold``, ``min_size`` as there).
 
     Example::
 
         assert not is_frozen(frames, freeze_secs=3, region=VIDEO_WINDOW)
     """
-    differ = Differ(region, mask, noise_threshold)
+    differ = Differ(region, mask, pick_threshold(threshold, noise_threshold), min_size)
     ref = None
     start = end = None
     last = None
@@ -93,15 +101,24 @@ def wait_for_freeze(
     freeze_secs: float = 2.0,
     timeout_secs: float = 10.0,
     region: Region = Region.ALL,
-    mask: ImageLike | None = None,
+    mask: ImageLike | Region | None = None,
     noise_threshold: float | None = None,
+    *,
+    threshold: float | None = None,
+    min_size: tuple[int, int] | None = None,
 ) -> FreezeResult:
     """Wait until the picture stays unchanged for ``freeze_secs``.
 
+    ``threshold`` and ``min_size`` are as in `is_frozen`.
+
     :raises pytest_virtualpy.errors.FreezeTimeout: no freeze completed within
         ``timeout_secs`` of the first frame.
+
+    Example::
+
+        wait_for_freeze(frames, freeze_secs=1.0, region=VIDEO_WINDOW)
     """
-    differ = Differ(region, mask, noise_threshold)
+    differ = Differ(region, mask, pick_threshold(threshold, noise_threshold), min_size)
     first = None
     ref = None
     ref_time = 0.0

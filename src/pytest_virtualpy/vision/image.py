@@ -146,6 +146,13 @@ def load_mask(mask: ImageLike | None, shape: tuple[int, ...] | None = None) -> n
     Returns a 2-D uint8 array of 0/255, or None if ``mask`` is None. Colour
     masks are converted to gray. If ``shape`` (a frame's shape) is given the
     mask must have the same width and height.
+
+    >>> import numpy as np
+    >>> m = np.zeros((720, 1280), np.uint8); m[600:, :] = 7   # only the bottom band
+    >>> load_mask(m, (720, 1280, 3))[[0, 700], 0].tolist()
+    [0, 255]
+    >>> load_mask(None) is None
+    True
     """
     if mask is None:
         return None

@@ -1,7 +1,10 @@
 """Motion detection: `detect_motion` and `wait_for_motion`.
 
-Each frame is compared with the previous one; see `_diff` for what counts as a
-change (noise threshold, erosion, minimum area).
+Each frame is compared with the last frame in which motion was seen (at first,
+the first frame): comparing with that rather than with the previous frame makes
+slow changes add up, so a gradient that moves a few levels a frame is seen, as
+in stb-tester. What counts as a change (colour ``threshold``, opening,
+``min_size``) is described in `_diff`.
 """
 
 from __future__ import annotations
@@ -13,13 +16,13 @@ from typing import Any
 
 from pytest_virtualpy.errors import MotionTimeout
 
-from ._diff import Differ, now_of
+from ._diff import Differ, now_of, pick_threshold
 from .frame import frame_time
 from .image import ImageLike
 from .region import Region
 
 
-@dataclass
+@dataclass(frozen=True)
 class MotionResult:
     """Whether a frame moved relative to the one before it: truthy if it did.
 
@@ -29,12 +32,14 @@ class MotionResult:
     >>> for result in detect_motion(frames):         # doctest: +SKIP
     ...     if result:
     ...         print("motion at", result.region)
+    >>> bool(MotionResult(time=1.0, motion=False, region=None))
+    False
     """
 
     time: float | None
     motion: bool
     region: Region | None
-    frame: Any = field(default=None, repr=False)
+    frame: Any = field(default=None, repr=False, compare=False)
 
     def __bool__(self) -> bool:
         return bool(self.motion)
@@ -57,32 +62,52 @@ class MotionResult:
         )
 
 
+def _motion(frames: Iterable[Any], differ: Differ) -> Iterator[MotionResult]:
+    """A result for every frame after the first; the reference frame moves on only
+    when motion is seen (see the module docstring)."""
+    reference = None
+    for frame in frames:
+        current = differ.prepare(frame)
+        if reference is None:
+            reference = current
+            continue
+        change = differ.compare(reference, current)
+        if change.changed:
+            reference = current
+        region = change.region if change.changed else None
+        yield MotionResult(frame_time(frame), change.changed, region, frame)
+
+
 def detect_motion(
     frames: Iterable[Any],
     noise_threshold: float | None = None,
-    mask: ImageLike | None = None,
+    mask: ImageLike | Region | None = None,
     region: Region = Region.ALL,
+    *,
+    threshold: float | None = None,
+    min_size: tuple[int, int] | None = None,
 ) -> Iterator[MotionResult]:
     """Yield a `MotionResult` for every frame after the first.
 
     :param frames: frames (`Frame` with ``time``) in capture order.
-    :param noise_threshold: per-pixel gray-level difference to ignore (0-255,
-        default 25).
-    :param mask: only pixels where the mask is non-zero are considered.
+    :param threshold: the colour distance (0-255, default 25) from which a pixel
+        has changed; smaller is more sensitive. ``noise_threshold`` is its older
+        name (pass one or the other).
+    :param min_size: ``(width, height)``: the smallest bounding box of changed
+        pixels that counts as motion (default (4, 4)); raise it to ignore small
+        animations, e.g. ``min_size=(20, 20)``.
+    :param mask: only pixels where the mask is non-zero are considered (a `Region`
+        here, as in stb-tester, means that region).
     :param region: only this part of the frame is considered.
 
     Example::
 
         moving = any(detect_motion(frames_for_one_second, region=VIDEO_WINDOW))
+        spinner_ignored = detect_motion(frames, min_size=(40, 40))
     """
-    differ = Differ(region, mask, noise_threshold)
-    previous = None
-    for frame in frames:
-        current = differ.prepare(frame)
-        if previous is not None:
-            change = differ.compare(previous, current)
-            yield MotionResult(frame_time(frame), change.changed, change.region, frame)
-        previous = current
+    # built now, so that a bad argument is an error at the call, not at the first frame
+    differ = Differ(region, mask, pick_threshold(threshold, noise_threshold), min_size)
+    return _motion(frames, differ)
 
 
 def _parse_consecutive(consecutive_frames: int | str) -> tuple[int, int]:
@@ -106,8 +131,11 @@ def wait_for_motion(
     timeout_secs: float = 10.0,
     consecutive_frames: int | str = "10/20",
     noise_threshold: float | None = None,
-    mask: ImageLike | None = None,
+    mask: ImageLike | Region | None = None,
     region: Region = Region.ALL,
+    *,
+    threshold: float | None = None,
+    min_size: tuple[int, int] | None = None,
 ) -> MotionResult:
     """Wait until there is motion in M of the last N frames.
 
@@ -115,33 +143,37 @@ def wait_for_motion(
     20 frames; an int ``N`` means N frames in a row. Returns the first
     `MotionResult` with motion in that window, so its ``time`` is when the
     motion started. The timeout is measured on the frames' timestamps.
+    ``threshold`` (or ``noise_threshold``) and ``min_size`` are as in
+    `detect_motion`.
 
     :raises pytest_virtualpy.errors.MotionTimeout: no motion within ``timeout_secs``.
 
     Example::
 
         wait_for_motion(frames, region=VIDEO_WINDOW, consecutive_frames=5)
+        wait_for_motion(frames, threshold=15, min_size=(10, 10))
     """
     m, n = _parse_consecutive(consecutive_frames)
     window: deque[MotionResult] = deque(maxlen=n)
-    differ = Differ(region, mask, noise_threshold)
-    previous = None
+    differ = Differ(region, mask, pick_threshold(threshold, noise_threshold), min_size)
     start = None
     last = None
-    for frame in frames:
-        now = now_of(frame)
-        if start is None:
-            start = now
-        elif now - start > timeout_secs:
-            break
-        last = frame
-        current = differ.prepare(frame)
-        if previous is not None:
-            change = differ.compare(previous, current)
-            window.append(MotionResult(frame_time(frame), change.changed, change.region, frame))
-            if sum(1 for r in window if r.motion) >= m:
-                return next(r for r in window if r.motion)
-        previous = current
+
+    def timed(frames: Iterable[Any]) -> Iterator[Any]:
+        nonlocal start, last
+        for frame in frames:
+            now = now_of(frame)
+            if start is None:
+                start = now
+            elif now - start > timeout_secs:
+                return
+            last = frame
+            yield frame
+
+    for result in _motion(timed(frames), differ):
+        window.append(result)
+        if sum(1 for r in window if r.motion) >= m:
+            return next(r for r in window if r.motion)
     raise MotionTimeout(
         f"Didn't see motion in {region} (in {m} of {n} frames) within {timeout_secs:g} seconds",
         frame=last,

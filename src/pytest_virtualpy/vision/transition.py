@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ._diff import Differ, now_of
+from ._diff import Differ, now_of, pick_threshold
 from .image import ImageLike
 from .region import Region
 
@@ -21,7 +21,7 @@ START_TIMEOUT = "start_timeout"
 STABLE_TIMEOUT = "stable_timeout"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Transition:
     """What the screen did after a key press. Truthy when ``status == "complete"``.
 
@@ -33,10 +33,15 @@ class Transition:
     - ``duration``: ``end_time - press_time`` in seconds, or None.
     - ``status``: "complete", "start_timeout" (never changed) or
       "stable_timeout" (changed but never settled).
+    - ``started`` (the screen changed), ``complete`` (it changed, then settled)
+      and ``stable`` (it is not changing now: complete, or it never started),
+      as in stb-tester.
 
     >>> t = wait_for_transition(frames, press_time)      # doctest: +SKIP
-    >>> assert t, t.status
-    >>> kpi_ms = t.duration * 1000
+    >>> assert t, t.status                                # doctest: +SKIP
+    >>> kpi_ms = t.duration * 1000                        # doctest: +SKIP
+    >>> bool(Transition("KEY_OK", 1.0, None, None, START_TIMEOUT))
+    False
     """
 
     key: str | None
@@ -50,8 +55,16 @@ class Transition:
         return None if self.end_time is None else self.end_time - self.press_time
 
     @property
+    def started(self) -> bool:
+        return self.status != START_TIMEOUT
+
+    @property
     def complete(self) -> bool:
         return self.status == COMPLETE
+
+    @property
+    def stable(self) -> bool:
+        return self.status in (START_TIMEOUT, COMPLETE)
 
     def __bool__(self) -> bool:
         return self.status == COMPLETE
@@ -82,10 +95,13 @@ def wait_for_transition(
     press_time: float,
     key: str | None = None,
     region: Region = Region.ALL,
-    mask: ImageLike | None = None,
+    mask: ImageLike | Region | None = None,
     timeout_secs: float = 10.0,
     stable_secs: float = 1.0,
     noise_threshold: float | None = None,
+    *,
+    threshold: float | None = None,
+    min_size: tuple[int, int] | None = None,
 ) -> Transition:
     """Wait for the screen to change after a key press, then to settle.
 
@@ -94,15 +110,20 @@ def wait_for_transition(
     has *changed* when a frame differs from the reference (beyond noise, see
     `_diff`); it has *settled* when frames then stay unchanged (compared with
     the first frame of the stable period) for ``stable_secs``. Gives up
-    ``timeout_secs`` after ``press_time``.
+    ``timeout_secs`` after ``press_time``. ``threshold`` (the colour distance
+    from which a pixel changed, default 25; ``noise_threshold`` is its older
+    name) and ``min_size`` (the smallest ``(width, height)`` of a change,
+    default (4, 4)) are as in `detect_motion`.
 
     Example::
 
         press_time = remote.press("KEY_OK")
         t = wait_for_transition(frames, press_time, key="KEY_OK", region=MENU)
         print(t.duration)
+        # a search box whose 3x20 px cursor blinks: ignore changes smaller than 20x20
+        t = wait_for_transition(frames, press_time, min_size=(20, 20))
     """
-    differ = Differ(region, mask, noise_threshold)
+    differ = Differ(region, mask, pick_threshold(threshold, noise_threshold), min_size)
     reference = None
     start_time = None
     stable_ref = None
@@ -126,7 +147,7 @@ def wait_for_transition(
         assert stable_ref is not None
         if differ.compare(stable_ref, current).changed:
             stable_ref, stable_start = current, now
-        elif now - stable_start >= stable_secs:
+        if now - stable_start >= stable_secs:  # with stable_secs=0: the first frame after start
             return Transition(key, press_time, start_time, stable_start, COMPLETE)
     status = START_TIMEOUT if start_time is None else STABLE_TIMEOUT
     return Transition(key, press_time, start_time, None, status)

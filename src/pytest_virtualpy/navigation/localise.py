@@ -1,0 +1,127 @@
+"""Which node of a navigation tree is on screen now, in one round trip to the daemon.
+
+Every image check of every node goes to the daemon in ONE ``match_many`` call, which
+evaluates them on one frame (references are cached there by content, uploaded only
+when it says it lacks them) and sends back crops of that same frame for the regions of
+text checks; OCR runs here, in the test process, only for the text checks a node's
+``all`` / ``any`` still needs. The first node, in file order, whose recogniser holds
+is where we are: so the checks go in node order, and a node recognised by images alone
+is a "stop group" (once its images all match, the daemon skips the checks after it,
+which could not change the answer).
+
+>>> localiser = Localiser(load_tree("examples/navigation.toml"), tv_screen)  # doctest: +SKIP
+>>> localiser.locate()                                                      # doctest: +SKIP
+'home'
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from pytest_virtualpy import vision
+from pytest_virtualpy.errors import ConfigError
+from pytest_virtualpy.navigation.model import (
+    AllOf,
+    ImageCheck,
+    NavigationTree,
+    Recogniser,
+    TextCheck,
+    holds,
+    leaf_checks,
+)
+from pytest_virtualpy.tv_screen import image_bytes
+
+#: what one daemon call carries (lab_daemon.match_many's bounds)
+MAX_IMAGE_CHECKS = 256
+MAX_TEXT_REGIONS = 32
+
+
+class Localiser:
+    """Evaluates a tree's recognisers on the device's screen (see the module doc).
+
+    ``last_time`` is the lab-host capture time of the frame the last :meth:`locate` or
+    :meth:`holds` looked at (None before the first), for timing hops on the lab clock.
+    """
+
+    def __init__(self, tree: NavigationTree, tv_screen) -> None:
+        self.tree = tree
+        self.screen = tv_screen
+        self.last_time: float | None = None
+        self._refs: dict[str, bytes] = {}  # sha256 hex -> PNG bytes
+        self._sha: dict[ImageCheck, str] = {}
+        self._images: list[ImageCheck] = []
+        self._regions: list[vision.Region] = []  # distinct regions of text checks
+        self._recognisers = [(name, tree.node(name).recogniser) for name in tree.nodes]
+        self._add(c for _, rec in self._recognisers for c in leaf_checks(rec))
+        # a node recognised by images alone ends the search once it and every node before
+        # it were judged: [the last index of those, its images' indices]
+        index = {c: i for i, c in enumerate(self._images)}
+        self._stops: list[list] = []
+        judged = -1
+        for _, rec in self._recognisers:
+            own = [index[c] for c in leaf_checks(rec) if isinstance(c, ImageCheck)]
+            judged = max([judged, *own])
+            if own and _images_only(rec):
+                self._stops.append([judged, own])
+
+    def _add(self, checks: Iterable[ImageCheck | TextCheck]) -> None:
+        for check in checks:
+            if isinstance(check, ImageCheck) and check not in self._sha:
+                png = image_bytes(check.image)
+                sha = hashlib.sha256(png).hexdigest()
+                self._refs[sha] = png
+                self._sha[check] = sha
+                self._images.append(check)
+            elif isinstance(check, TextCheck) and check.region not in self._regions:
+                self._regions.append(check.region)
+        if len(self._images) > MAX_IMAGE_CHECKS or len(self._regions) > MAX_TEXT_REGIONS:
+            raise ConfigError(
+                f"{self.tree.path}: localisation evaluates at most {MAX_IMAGE_CHECKS} distinct "
+                f"image checks and {MAX_TEXT_REGIONS} distinct text regions on one frame; this "
+                f"tree has {len(self._images)} and {len(self._regions)}: share regions or "
+                "references between nodes"
+            )
+
+    def _look(self, images: list[ImageCheck], regions: list[vision.Region], stop=None):
+        """A ``leaf(check)`` answering any of ``images`` and text checks in ``regions``, on
+        one frame (``stop``: the daemon's stop groups, indices into ``images``)."""
+        checks = [(self._sha[c], c.region, None) for c in images]
+        results, crops = self.screen.match_many(self._refs, checks, regions, stop)
+        self.last_time = (results[0] if results else crops[0]).time
+        matched = {c: bool(r) for c, r in zip(images, results, strict=True) if r is not None}
+        crop_of = dict(zip(regions, crops, strict=True))
+        read: dict[TextCheck, bool] = {}
+
+        def leaf(check: ImageCheck | TextCheck) -> bool:
+            if isinstance(check, ImageCheck):
+                return matched[check]
+            if check not in read:  # OCR only what an all/any still needs
+                read[check] = bool(vision.match_text(check.text, crop_of[check.region]))
+            return read[check]
+
+        return leaf
+
+    def locate(self) -> str | None:
+        """The first node (file order) whose recogniser holds on the current frame, or None."""
+        leaf = self._look(self._images, self._regions, self._stops)
+        return next((name for name, rec in self._recognisers if holds(rec, leaf)), None)
+
+    def holds(self, recogniser: Recogniser) -> bool:
+        """Whether ``recogniser`` (a node's, or an edge's settle condition) holds now.
+
+        >>> localiser.holds(tree.node("home").recogniser)   # doctest: +SKIP
+        True
+        """
+        leaves = list(leaf_checks(recogniser))
+        self._add(leaves)
+        images = list(dict.fromkeys(c for c in leaves if isinstance(c, ImageCheck)))
+        regions = list(dict.fromkeys(c.region for c in leaves if isinstance(c, TextCheck)))
+        return holds(recogniser, self._look(images, regions))
+
+
+def _images_only(recogniser: Recogniser) -> bool:
+    """True when ``recogniser`` holds exactly when all its image checks match."""
+    if isinstance(recogniser, ImageCheck):
+        return True
+    return isinstance(recogniser, AllOf) and all(_images_only(c) for c in recogniser.checks)
