@@ -174,13 +174,8 @@ class _Loader:
         where = f"{src.shown}:{line}"
         if not isinstance(entry, dict):
             raise ConfigError(f"{where}: {what}: each check must be a table, got {entry!r}")
-        unknown = [k for k in entry if k not in known]
-        if unknown:
-            raise ConfigError(
-                f"{src.shown}:{src.lines.key(line, unknown[0])}: {what}: unknown key "
-                f"{unknown[0]!r}; a {'node' if known is NODE_KEYS else 'recogniser'} has "
-                f"{', '.join(known)}"
-            )
+        kind = "a node" if known is NODE_KEYS else "a recogniser"
+        _reject_unknown_keys(src, line, entry, known, what, kind)
         region = _region(entry["region"], src, line, what) if "region" in entry else Region.ALL
         parts: list[Recogniser] = []
         if "image" in entry:
@@ -242,12 +237,7 @@ class _Loader:
         where = f"{src.shown}:{line}"
         if not isinstance(entry, dict):
             raise ConfigError(f"{where}: each edge must be a table ([[edges]])")
-        unknown = [k for k in entry if k not in EDGE_KEYS]
-        if unknown:
-            raise ConfigError(
-                f"{src.shown}:{src.lines.key(line, unknown[0])}: edges[{index}]: unknown key "
-                f"{unknown[0]!r}; an edge has {', '.join(EDGE_KEYS)}"
-            )
+        _reject_unknown_keys(src, line, entry, EDGE_KEYS, f"edges[{index}]", "an edge")
         for key in ("from", "to", "keys"):
             if key not in entry:
                 raise ConfigError(f"{where}: edges[{index}] lacks {key!r}")
@@ -390,3 +380,15 @@ def _number(value: Any, what: str, low: float, *, allow_zero: bool = False) -> f
         bound = f">= {low}" if allow_zero else f"> {low}"
         raise ConfigError(f"{what} must be a number {bound} (seconds), got {value!r}")
     return float(value)
+
+
+def _reject_unknown_keys(
+    src: _Source, line: int, entry: dict, known: tuple[str, ...], what: str, kind: str
+) -> None:
+    """A ConfigError at the first key of ``entry`` not in ``known``, naming the known ones."""
+    unknown = [k for k in entry if k not in known]
+    if unknown:
+        raise ConfigError(
+            f"{src.shown}:{src.lines.key(line, unknown[0])}: {what}: unknown key "
+            f"{unknown[0]!r}; {kind} has {', '.join(known)}"
+        )
