@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import textwrap
 import time
 from collections.abc import Iterator
 
@@ -29,6 +30,22 @@ def sim_lab(tmp_path_factory) -> LocalLab:
     lab = start_sim_lab(3, boot_secs=0.5, workdir=tmp_path_factory.mktemp("lab"))
     yield lab
     lab.stop()
+
+
+@pytest.fixture
+def sim_project(pytester, sim_lab, monkeypatch):
+    """A pytester project whose labs.toml names the session's simulated lab ``bench-a``."""
+    monkeypatch.setenv("BENCH_A_TOKEN", sim_lab.token)
+    pytester.makefile(
+        ".toml",
+        labs=textwrap.dedent(f"""
+        [labs.bench-a]
+        address = "{sim_lab.address}"
+        token_env = "BENCH_A_TOKEN"
+    """),
+    )
+    pytester.makeini("[pytest]\nvirtualpy_sim_boot_secs = 0.5\n")
+    return pytester
 
 
 @contextlib.contextmanager

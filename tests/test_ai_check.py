@@ -7,7 +7,6 @@ import doctest
 import hashlib
 import json
 import socket
-import textwrap
 
 import numpy as np
 import pytest
@@ -87,21 +86,11 @@ def pytest_virtualpy_step_finished(item, step):
 
 
 @pytest.fixture
-def lab(pytester, sim_lab, monkeypatch):
-    """A pytester project using the session's simulated lab as ``bench-a``."""
-    monkeypatch.setenv("BENCH_A_TOKEN", sim_lab.token)
+def lab(sim_project, monkeypatch):
+    """A pytester project using the session's simulated lab as ``bench-a``, no AI settings."""
     for name in (ai_client.KEY_ENV, "VIRTUALPY_AI_URL", "VIRTUALPY_AI_MODEL"):
         monkeypatch.delenv(name, raising=False)
-    pytester.makefile(
-        ".toml",
-        labs=textwrap.dedent(f"""
-        [labs.bench-a]
-        address = "{sim_lab.address}"
-        token_env = "BENCH_A_TOKEN"
-    """),
-    )
-    pytester.makeini("[pytest]\nvirtualpy_sim_boot_secs = 0.5\n")
-    return pytester
+    return sim_project
 
 
 @pytest.fixture

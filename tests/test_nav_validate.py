@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import re
 import shutil
-import textwrap
 from pathlib import Path
 
 import networkx as nx
@@ -91,19 +90,9 @@ def test_every_step_connects_or_says_how_far_it_moves():
 
 
 @pytest.fixture
-def lab_run(pytester, sim_lab, monkeypatch):
-    monkeypatch.setenv("BENCH_A_TOKEN", sim_lab.token)
-    pytester.makefile(
-        ".toml",
-        labs=textwrap.dedent(f"""
-        [labs.bench-a]
-        address = "{sim_lab.address}"
-        token_env = "BENCH_A_TOKEN"
-    """),
-    )
-    pytester.makeini("[pytest]\nvirtualpy_sim_boot_secs = 0.5\n")
-    shutil.copytree(EXAMPLE.parent / "images", pytester.path / "images")
-    return pytester
+def lab_run(sim_project):
+    shutil.copytree(EXAMPLE.parent / "images", sim_project.path / "images")
+    return sim_project
 
 
 @pytest.mark.timeout(300)

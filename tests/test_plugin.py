@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
 SIMPLE_TEST = """
@@ -16,17 +14,8 @@ def test_screen(stb, remote, tv_screen):
 
 
 @pytest.fixture
-def labs_toml(pytester, sim_lab, monkeypatch):
-    monkeypatch.setenv("BENCH_A_TOKEN", sim_lab.token)
-    pytester.makefile(
-        ".toml",
-        labs=textwrap.dedent(f"""
-        [labs.bench-a]
-        address = "{sim_lab.address}"
-        token_env = "BENCH_A_TOKEN"
-    """),
-    )
-    pytester.makeini("[pytest]\nvirtualpy_sim_boot_secs = 0.5\n")
+def labs_toml(sim_project, sim_lab):
+    """The session's simulated lab, named ``bench-a`` in the pytester project."""
     return sim_lab
 
 
