@@ -201,7 +201,7 @@ def ocr(
         engine=engine,
         lang=lang,
     )
-    return "\n".join(" ".join(line.text.split()) for line in lines)
+    return _text_of(lines)
 
 
 def match_text(
@@ -242,7 +242,7 @@ def match_text(
         engine=engine,
         lang=lang,
     )
-    full_text = "\n".join(" ".join(line.text.split()) for line in lines)
+    full_text = _text_of(lines)
     clipped = region.clip(frame.shape[1], frame.shape[0]) or region
     found = find_words(text, lines, case_sensitive=case_sensitive, tolerant=tolerant)
     return TextMatchResult(
@@ -288,3 +288,8 @@ def wait_for_text(
         last_text=read,
         timeout_secs=timeout_secs,
     )
+
+
+def _text_of(lines: list[OcrLine]) -> str:
+    """The lines' text as `ocr` returns it: one line per line, words by one space."""
+    return "\n".join(" ".join(line.text.split()) for line in lines)
