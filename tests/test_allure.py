@@ -143,10 +143,10 @@ def test_results_have_steps_labels_and_screenshots(allure_run, pytester):
     assert top == ["navigate about", "wait_for_text Firmware version 4.2.1"]
     navigate = about["steps"][0]
     assert navigate["status"] == "passed"
-    inner = [s["name"] for s in navigate["steps"]]
+    inner = [s["name"] for s in _walk(navigate["steps"])]  # presses sit inside nav_hop steps
     assert any(n.startswith("press KEY_") for n in inner), inner
     assert any(n.startswith("match ") for n in inner), inner
-    press = next(s for s in navigate["steps"] if s["name"].startswith("press KEY_"))
+    press = next(s for s in _walk(navigate["steps"]) if s["name"].startswith("press KEY_"))
     assert {p["name"] for p in press["parameters"]} >= {"time"}
     match = next(s for s in _walk(navigate["steps"]) if s["name"] == "match about.png")
     params = {p["name"]: p["value"] for p in match["parameters"]}
@@ -228,7 +228,7 @@ def test_html_report_holds_the_failure_screenshot(request, pytester, tmp_path):
     assert _sha256(png) == shot["sha256"]
     about = tests["test_about"]
     navigate = next(s for s in about["steps"] if s.get("name") == "navigate about")
-    assert any(s.get("name", "").startswith("press KEY_") for s in navigate["steps"])
+    assert any(s.get("name", "").startswith("press KEY_") for s in _walk(navigate["steps"]))
 
     # the demo's report: one index.html with the attachments inside (base64)
     single = dev.allure_report(allure_run, tmp_path / "single")
