@@ -18,8 +18,11 @@ HOME_TILES = (64, 446, 1152, 144)
 
 
 def _live_tv(device) -> None:
+    """Live TV with the zap's black frames over: from black to video is a change as
+    big as the whole frame, which no min_size can hide."""
     device.press("KEY_OK")
     wait_until(lambda: device.sim_state()["screen"] == "live_tv")
+    wait_until(lambda: not device.is_black(None, None, 20)["black"])
 
 
 def test_min_size_and_threshold_reach_wait_for_motion(device):

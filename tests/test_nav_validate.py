@@ -19,6 +19,7 @@ from pytest_virtualpy.navigation.model import ANYWHERE, load_tree
 from pytest_virtualpy.navigation.pathfinding import planning_graph
 from pytest_virtualpy.navigation.validate import covering_walk, walk_presses
 from tests.test_nav_draw import svg_texts
+from tests.test_navigation_walk import POPUP_EDGE, POPUP_NODE
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "navigation.toml"
 
@@ -98,7 +99,8 @@ def lab_run(sim_project):
 @pytest.mark.timeout(300)
 def test_nav_validate_reports_the_wrong_edge_and_passes_the_others(lab_run):
     tree_file = lab_run.path / "tree.toml"
-    tree_file.write_text(EXAMPLE.read_text() + WRONG_EDGE)
+    # the simulator's popup as an interrupt node (first, to win over the screen it covers)
+    tree_file.write_text(POPUP_NODE + EXAMPLE.read_text() + POPUP_EDGE + WRONG_EDGE)
     lab_run.makepyfile(test_other="def test_not_part_of_it():\n    raise AssertionError\n")
     result = lab_run.runpytest("--lab=bench-a", f"--nav-validate={tree_file}", "-v")
     edges = len(load_tree(tree_file).edges)

@@ -5,6 +5,7 @@ On the box with a fake clock (as tests/test_sim.py), then through the real daemo
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from pytest_virtualpy.steps import StepLog
 from pytest_virtualpy.tv_screen import TvScreen
 from pytest_virtualpy.vision import Region
 from tests.conftest import wait_until
+from tests.test_navigation_walk import POPUP_EDGE, POPUP_NODE
 from tests.test_sim import PANEL_BGR, FakeClock, L, crop, idle, panel_fraction, press
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "navigation.toml"
@@ -113,12 +115,15 @@ def test_popup_mistakes_are_clear(box, clock):
         box.inject("popup")
 
 
-def test_a_popup_through_the_daemon_hides_the_node_until_back(device):
-    localiser = Localiser(load_tree(EXAMPLE), TvScreen(device, StepLog(), lambda n, d: Path(n)))
+def test_a_popup_through_the_daemon_hides_the_node_until_back(device, tmp_path):
+    shutil.copytree(EXAMPLE.parent / "images", tmp_path / "images")
+    tree = tmp_path / "tree.toml"
+    tree.write_text(POPUP_NODE + EXAMPLE.read_text() + POPUP_EDGE)
+    localiser = Localiser(load_tree(tree), TvScreen(device, StepLog(), lambda n, d: Path(n)))
     wait_until(lambda: localiser.locate() == "home", timeout=3)
     device.sim_inject("popup", {})
     assert device.sim_state() == {"screen": "home", "powered": True, "popup": True}
-    # the example tree knows the dialog (its first node); home is hidden under it
+    # the tree knows the dialog (its first node); home is hidden under it
     wait_until(lambda: localiser.locate() == "popup", timeout=3)
     home = ImageCheck(EXAMPLE.parent / "images" / "home.png", Region(0, 0, 1280, 60))
     assert not localiser.holds(home)

@@ -236,6 +236,7 @@ def test_an_alsa_capture_device_through_the_daemon(served_lab, tmp_path):
     hz, rate = peak_hz(dev, 0.5)
     assert rate == 16000 and hz == pytest.approx(1000, abs=4)
     # the file plugin delivers one sample per read, so this machine falls behind real time
-    # and the ring fills the gaps with silence: the level is the tone's or a little less
-    assert -30 < dev.audio_level(0.5)["level_db"] < TONE_DB + 1.0
+    # and the ring fills the gaps with silence: the level is the tone's or less, by how
+    # far it fell behind (-31 dB in a loaded CI run), and far above silence (-inf)
+    assert -45 < dev.audio_level(0.5)["level_db"] < TONE_DB + 1.0
     assert abs(dev.audio_level(0.1)["time"] - time.time()) < 1.0  # on the lab host's clock

@@ -41,13 +41,16 @@ class Localiser:
     """Evaluates a tree's recognisers on the device's screen (see the module doc).
 
     ``last_time`` is the lab-host capture time of the frame the last :meth:`locate` or
-    :meth:`holds` looked at (None before the first), for timing hops on the lab clock.
+    :meth:`holds` looked at (None before the first), for timing hops on the lab clock;
+    ``last_matches`` holds that look's match result for each image check it evaluated
+    (the evidence of an arrival).
     """
 
     def __init__(self, tree: NavigationTree, tv_screen) -> None:
         self.tree = tree
         self.screen = tv_screen
         self.last_time: float | None = None
+        self.last_matches: dict[ImageCheck, vision.MatchResult] = {}
         self._refs: dict[str, bytes] = {}  # sha256 hex -> PNG bytes
         self._sha: dict[ImageCheck, str] = {}
         self._images: list[ImageCheck] = []
@@ -89,7 +92,8 @@ class Localiser:
         checks = [(self._sha[c], c.region, None) for c in images]
         results, crops = self.screen.match_many(self._refs, checks, regions, stop)
         self.last_time = (results[0] if results else crops[0]).time
-        matched = {c: bool(r) for c, r in zip(images, results, strict=True) if r is not None}
+        self.last_matches = {c: r for c, r in zip(images, results, strict=True) if r is not None}
+        matched = {c: bool(r) for c, r in self.last_matches.items()}
         crop_of = dict(zip(regions, crops, strict=True))
         read: dict[TextCheck, bool] = {}
 

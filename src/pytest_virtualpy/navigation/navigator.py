@@ -24,7 +24,13 @@ import time
 from pytest_virtualpy.errors import BadArgument, NavigationError
 from pytest_virtualpy.navigation.costs import EdgeCosts, miss_kpi_name
 from pytest_virtualpy.navigation.localise import Localiser
-from pytest_virtualpy.navigation.model import ANYWHERE, Edge, NavigationTree
+from pytest_virtualpy.navigation.model import (
+    ANYWHERE,
+    Edge,
+    ImageCheck,
+    NavigationTree,
+    leaf_checks,
+)
 from pytest_virtualpy.navigation.pathfinding import shortest_path
 from pytest_virtualpy.steps import StepLog
 
@@ -173,6 +179,7 @@ class Navigator:
                 step.detail.update(arrived=True, duration_ms=round(ms, 3))
                 self.log.kpi(edge.kpi_name, self.device, ms, first)
                 self.costs.record(edge, ms)
+                self._evidence(edge.target)
                 return True, edge.target
             lost_ms = (time.monotonic() - started) * 1000
             step.detail.update(arrived=False, now=now, recovering=recoverable)
@@ -186,6 +193,15 @@ class Navigator:
                     f"{_name(now)}"
                 )
             return False, now
+
+    def _evidence(self, node: str) -> None:
+        """A ``match`` step for each image check of ``node`` that the arrival's frame
+        answered: the report shows which reference proved the arrival, and its score."""
+        for check in dict.fromkeys(leaf_checks(self.tree.node(node).recogniser)):
+            result = self.localiser.last_matches.get(check)
+            if isinstance(check, ImageCheck) and result is not None:
+                with self.log.step("match", str(check.image)) as step:
+                    step.detail.update(matched=bool(result), score=result.first_pass_result)
 
     def _recover(self, deadline: float) -> str | None:
         """On an unrecognised screen after a missed hop, press the tree's recovery keys
