@@ -7,6 +7,7 @@ so that only small results cross the network.
 from __future__ import annotations
 
 import hashlib
+import itertools
 
 import numpy as np
 
@@ -122,16 +123,46 @@ def wait_for_motion(ring, region, mask, timeout_secs, consecutive, threshold, mi
         return {"timed_out": True, "result": None, "frame_time": getattr(e.frame, "time", None)}
 
 
-def detect_motion(ring, region, mask, threshold, since, max_frames, min_size) -> list[dict]:
-    """Motion results for up to ``max_frames`` consecutive frames from ``since``."""
+def detect_motion(
+    ring, region, mask, threshold, since, max_frames, min_size, reference=None
+) -> list[dict]:
+    """Motion results for up to ``max_frames`` consecutive frames from ``since``.
+
+    Each frame is compared with the last frame that moved (stb-tester's way), also
+    across calls: ``reference`` is that frame's capture time, which each result carries
+    as ``"reference"`` for the next call. Without it (a first call) the reference is
+    the frame before ``since``. A reference that fell out of the ring is replaced by the
+    oldest frame still there."""
+    if reference is None or since is None:
+        frames = ring.frames(since=since)
+    else:
+        frames = _after_reference(ring.frames(since=reference + _LATER), since)
+    first = next(frames)
+    last_moved = first.time
     results = []
     for result in vision.detect_motion(
-        ring.frames(since=since), threshold=threshold, min_size=min_size, mask=mask, region=region
-    ):
-        results.append(result.to_dict())
+        itertools.chain([first], frames), threshold=threshold, min_size=min_size, mask=mask,
+        region=region,
+    ):  # fmt: skip
+        last_moved = result.time if result.motion else last_moved
+        results.append({**result.to_dict(), "reference": last_moved})
         if len(results) >= max_frames:
             break
     return results
+
+
+_LATER = 1e-6  # seconds: ring.frames(since=t + this) starts AT the frame captured at t
+
+
+def _after_reference(frames, since: float):
+    """The first of ``frames`` (the reference), then those captured at ``since`` or later:
+    the frames in between were compared by an earlier call and need not be again."""
+    yield next(frames)
+    for frame in frames:
+        if frame.time is not None and frame.time >= since:
+            yield frame
+            yield from frames
+            return
 
 
 def is_black(ring, region, mask, threshold) -> dict:

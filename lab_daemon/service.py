@@ -29,9 +29,9 @@ from lab_daemon.monitor.methods import MonitorMethods
 from lab_daemon.recording.methods import RecordingMethods
 from pytest_virtualpy import __version__
 from pytest_virtualpy.errors import LabError
+from pytest_virtualpy.lab.handshake import SERVICE_VERSION
 
-PROTOCOL_VERSION = 5  # 2: serial_discard; 3: adb_shell; 4: audio, clips, live view, incidents;
-# 5: queued leases with requirements, leases bound to their connection, mutual handshake
+PROTOCOL_VERSION = SERVICE_VERSION  # the handshake carries it: see its history there
 MAX_ADB_COMMAND = 4096  # characters of one adb shell command
 POWER_ACTIONS = ("on", "off", "cycle", "status")
 MAX_MOTION_FRAMES = 600  # results one detect_motion call returns (the client asks for 10)
@@ -193,14 +193,25 @@ class LabService(
 
     @plain_args
     def exposed_detect_motion(
-        self, lease_id, region, mask_png, noise_threshold, since, max_frames, min_size=None
+        self,
+        lease_id,
+        region,
+        mask_png,
+        noise_threshold,
+        since,
+        max_frames,
+        min_size=None,
+        reference=None,
     ) -> list[dict]:
         region, mask = region_from_wire(region), mask_from_wire(mask_png)
         noise, size = args.noise_threshold(noise_threshold), args.min_size(min_size)
         since = args.optional_lab_time(since, "since")
+        reference = args.optional_lab_time(reference, "reference")
         frames = integer(max_frames, "max_frames", 1, MAX_MOTION_FRAMES)
         rt = self._rt(lease_id)
-        return screen_ops.detect_motion(rt.ring, region, mask, noise, since, frames, size)
+        return screen_ops.detect_motion(
+            rt.ring, region, mask, noise, since, frames, size, reference
+        )
 
     @plain_args
     def exposed_is_black(self, lease_id, region, mask_png, threshold) -> dict:

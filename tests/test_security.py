@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 
 import pytest
 import rpyc
@@ -11,7 +12,7 @@ from rpyc.core.stream import SocketStream
 from lab_daemon.service import PROTOCOL_VERSION
 from pytest_virtualpy.errors import AuthenticationError, LabConnectionError
 from pytest_virtualpy.lab.client import CLIENT_CONFIG, LabClient, parse_address
-from pytest_virtualpy.lab.handshake import client_handshake
+from pytest_virtualpy.lab.handshake import SERVICE_VERSION, client_handshake
 
 
 def test_wrong_token_is_refused(sim_lab):
@@ -84,20 +85,36 @@ def test_unreachable_daemon_says_how_to_fix():
         LabClient.connect(f"127.0.0.1:{port}", "x", timeout=2)
 
 
-def test_not_a_daemon_is_reported(tmp_path):
+def _greeting_daemon(banner: bytes) -> socket.socket:
+    """A listener that greets one client with ``banner`` and reads its answer."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(1)
-    port = srv.getsockname()[1]
-    import threading
 
     def greet():
         c, _ = srv.accept()
-        c.sendall(b"SSH-2.0-OpenSSH\n")
+        c.sendall(banner)
         c.recv(100)
         c.close()
 
     threading.Thread(target=greet, daemon=True).start()
-    with pytest.raises(AuthenticationError, match="not a virtualpy lab daemon"):
-        LabClient.connect(f"127.0.0.1:{port}", "x", timeout=2)
-    srv.close()
+    return srv
+
+
+def test_a_daemon_of_another_version_is_refused_saying_so():
+    older = SERVICE_VERSION - 1
+    with _greeting_daemon(b"VIRTUALPY-LAB/%d 0123abcd\n" % older) as srv:
+        address = f"127.0.0.1:{srv.getsockname()[1]}"
+        with pytest.raises(AuthenticationError) as e:
+            LabClient.connect(address, "x", timeout=2)
+    assert (
+        f"speaks VIRTUALPY-LAB/{older} but this client speaks VIRTUALPY-LAB/{SERVICE_VERSION}"
+        in (str(e.value))
+    )
+    assert "same virtualpy version on both ends" in str(e.value)
+
+
+def test_not_a_daemon_is_reported(tmp_path):
+    srv = _greeting_daemon(b"SSH-2.0-OpenSSH\n")
+    with srv, pytest.raises(AuthenticationError, match="not a virtualpy lab daemon"):
+        LabClient.connect(f"127.0.0.1:{srv.getsockname()[1]}", "x", timeout=2)

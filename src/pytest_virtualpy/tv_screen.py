@@ -309,12 +309,14 @@ class TvScreen:
         limit = pick_threshold(threshold, noise_threshold)
         end = time.time() + timeout
         since = time.time()
+        reference = None  # the last frame that moved: what the next frame is compared with
         while time.time() < end:
             batch = self._device.detect_motion(
-                region_tuple(region), mask_bytes(mask), limit, since, 10, min_size
+                region_tuple(region), mask_bytes(mask), limit, since, 10, min_size, reference
             )
             for d in batch:
                 since = max(since, d["time"] + 1e-6)
+                reference = d.get("reference", reference)
                 yield vision.MotionResult.from_dict(d)
 
     def wait_for_motion(

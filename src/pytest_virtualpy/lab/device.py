@@ -171,7 +171,7 @@ class DeviceClient:
         )
 
     def detect_motion(
-        self, region, mask, noise_threshold, since, max_frames, min_size=None
+        self, region, mask, noise_threshold, since, max_frames, min_size=None, reference=None
     ) -> list[dict]:
         return self._call(
             "detect_motion",
@@ -181,6 +181,7 @@ class DeviceClient:
             since,
             max_frames,
             min_size,
+            reference,
             wait_secs=max_frames / 10,
         )
 

@@ -1,9 +1,11 @@
 """The token handshake that runs before any RPyC traffic, proving the token both ways.
 
 Both halves live here so the daemon and the client cannot drift apart. The token
-itself never crosses the wire. Protocol ``VIRTUALPY-LAB/2``, one line each::
+itself never crosses the wire. Protocol ``VIRTUALPY-LAB/N``, one line each, where N is
+:data:`SERVICE_VERSION` (so a client and a daemon whose service methods differ refuse
+each other at once, saying so, instead of failing on the first changed call)::
 
-    daemon -> client   VIRTUALPY-LAB/2 <daemon nonce>
+    daemon -> client   VIRTUALPY-LAB/6 <daemon nonce>
     client -> daemon   <client proof> <client nonce> [<client name>]
     daemon -> client   OK <daemon proof>            (or: DENIED <why> / BUSY <why>)
 
@@ -33,7 +35,12 @@ import socket
 import time
 from collections.abc import Callable
 
-PROTOCOL = b"VIRTUALPY-LAB/2"
+#: the daemon's service methods: 2 serial_discard; 3 adb_shell; 4 audio, clips, live
+#: view, incidents; 5 queued leases with requirements, leases bound to their connection,
+#: mutual handshake; 6 match_many / put_references (localisation), threshold and
+#: min_size on motion, transitions and freezes, match scales
+SERVICE_VERSION = 6
+PROTOCOL = b"VIRTUALPY-LAB/%d" % SERVICE_VERSION
 HANDSHAKE_TIMEOUT_SECS = 5.0
 _MAX_LINE = 256
 _NONCE_HEX = 32  # characters of a nonce: 128 random bits

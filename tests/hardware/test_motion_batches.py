@@ -1,0 +1,71 @@
+"""A slow fade through ``tv_screen.detect_motion``: the daemon answers in batches of frames,
+and each frame must still be compared with the last frame that moved, across batches.
+
+The capture is a looping video file (made here with PyAV) that brightens by 2 grey levels a
+frame: no two neighbouring frames differ by the threshold (25), but every 13th frame has
+drifted far enough from the last one that moved, as stb-tester's differ counts it. The
+same frames run through :func:`vision.detect_motion` in this process give the expected
+rhythm; through the daemon, 10 frames at a time, the rhythm must be the same (a batch
+that restarted the comparison would never see the fade at all).
+"""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from pytest_virtualpy import vision
+from pytest_virtualpy.steps import StepLog
+from pytest_virtualpy.tv_screen import TvScreen
+from tests.hardware.test_stream_audio import lease
+
+FPS = 25
+STEP = 2  # grey levels a frame
+FRAMES = 110  # 20 .. 238, then the loop jumps back (one big change per 4.4 s)
+
+
+def _fade_video(path: Path) -> None:
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv444p"
+        stream.time_base = Fraction(1, FPS)
+        stream.options = {"qp": "0"}
+        for i in range(FRAMES):
+            frame = np.full((180, 320, 3), 20 + STEP * i, np.uint8)
+            video = av.VideoFrame.from_ndarray(frame, format="bgr24")
+            video.pts = i
+            out.mux(stream.encode(video))
+        out.mux(stream.encode(None))
+
+
+def _gaps(moved: list[bool]) -> list[int]:
+    at = [i for i, m in enumerate(moved) if m]
+    return [b - a for a, b in itertools.pairwise(at)]
+
+
+def test_a_slow_fade_is_seen_across_the_daemons_batches(tmp_path, served_lab):
+    media = tmp_path / "fade.mp4"
+    _fade_video(media)
+    with av.open(str(media)) as inp:
+        decoded = [f.to_ndarray(format="bgr24") for f in inp.decode(video=0)]
+    expected = [bool(m) for m in vision.detect_motion(decoded)]
+    assert not any(expected[:10]) and sum(expected) >= 6  # the fade counts, but slowly
+    assert set(_gaps(expected)) <= {12, 13, 14}
+
+    lab_toml = tmp_path / "lab.toml"
+    lab_toml.write_text(
+        f'[[devices]]\nname = "fade"\nvideo = {{ source = "{media}", loop = true }}\n'
+    )
+    device = lease(served_lab(lab_toml), "fade")
+    screen = TvScreen(device, StepLog(), lambda name, data: Path(name))
+    seen = [bool(m) for m in screen.detect_motion(timeout=3.5)]
+    assert len(seen) > 60  # ~87 frames at 25 fps
+    # every 13th frame or so, as in-process (the loop's jump back is one more motion;
+    # frames a loaded machine skipped shorten a gap, never lengthen it)
+    assert sum(seen) >= 5, seen
+    assert max(_gaps(seen)) <= 14, _gaps(seen)
+    assert not any(a and b for a, b in itertools.pairwise(seen)), seen  # 2 levels: no motion
