@@ -15,8 +15,9 @@ import pytest
 
 from pytest_virtualpy.errors import BadArgument, ImageError, LeaseLost
 from pytest_virtualpy.lab.imaging import decode_image
+from pytest_virtualpy.screen_wire import image_bytes
 from pytest_virtualpy.steps import StepLog
-from pytest_virtualpy.tv_screen import TvScreen, image_bytes
+from pytest_virtualpy.tv_screen import TvScreen
 from pytest_virtualpy.vision import Region
 from tests.conftest import wait_until
 

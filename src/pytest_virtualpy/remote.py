@@ -8,8 +8,9 @@ from pytest_virtualpy import vision
 from pytest_virtualpy.errors import MatchTimeout
 from pytest_virtualpy.keys import check_key
 from pytest_virtualpy.lab.device import DeviceClient
+from pytest_virtualpy.screen_wire import image_bytes, image_name, mask_bytes, region_tuple
 from pytest_virtualpy.steps import StepLog
-from pytest_virtualpy.tv_screen import TvScreen, image_bytes, image_name, mask_bytes, region_tuple
+from pytest_virtualpy.tv_screen import TvScreen
 from pytest_virtualpy.vision._diff import pick_threshold
 
 

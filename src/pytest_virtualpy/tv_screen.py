@@ -22,53 +22,19 @@ from pytest_virtualpy.errors import (
     TextTimeout,
 )
 from pytest_virtualpy.lab.device import DeviceClient
-from pytest_virtualpy.lab.imaging import decode_image, encode_image
+from pytest_virtualpy.lab.imaging import decode_image
+from pytest_virtualpy.screen_wire import (
+    frame_from_wire,
+    image_bytes,
+    image_name,
+    mask_bytes,
+    params_dict,
+    region_tuple,
+)
 from pytest_virtualpy.steps import StepLog
 from pytest_virtualpy.vision._diff import pick_threshold
 
 SaveArtifact = Callable[[str, bytes], Path]
-#: the daemon refuses region coordinates beyond this (lab_daemon.imaging.MAX_COORDINATE)
-_WIRE_LIMIT = 1 << 16
-
-
-def region_tuple(region: vision.Region | None) -> tuple | None:
-    """A region as it crosses the wire.
-
-    Clipped to the daemon's coordinate bound first, so a region running to
-    `Region.ALL`'s edge (``region.below()``, ``region.right_of()``) is accepted;
-    the daemon clips it to the frame.
-
-    >>> region_tuple(vision.Region(0, 700, 1280, 10).below())
-    (0, 710, 1280, 64826)
-    """
-    if region is None or region == vision.Region.ALL:
-        return None
-    region = region.clip(_WIRE_LIMIT, _WIRE_LIMIT) or region  # wholly outside: as it is
-    return tuple(int(v) for v in (region.x, region.y, region.width, region.height))
-
-
-def image_bytes(image) -> bytes:
-    """A reference image (path, array or PNG bytes) as PNG bytes, alpha kept."""
-    if isinstance(image, bytes | bytearray):
-        return bytes(image)
-    return encode_image(vision.load_image(image), "png")
-
-
-def mask_bytes(mask) -> bytes | None:
-    if mask is None:
-        return None
-    return image_bytes(mask)
-
-
-def image_name(image) -> str:
-    """How to name an image argument in a message."""
-    if isinstance(image, str | Path):
-        return str(image)
-    return "the reference image"
-
-
-def _frame(meta: dict, png: bytes) -> vision.Frame:
-    return vision.Frame(decode_image(png, "frame"), time=meta["time"])
 
 
 class TvScreen:
@@ -103,7 +69,7 @@ class TvScreen:
         ((720, 1280, 3), 1764661234.517)
         >>> vision.match("images/logo.png", frame)              # doctest: +SKIP
         """
-        return _frame(*self._device.get_frame(region_tuple(region)))
+        return frame_from_wire(*self._device.get_frame(region_tuple(region)))
 
     def frames(
         self, timeout: float | None = None, region: vision.Region = vision.Region.ALL
@@ -119,7 +85,7 @@ class TvScreen:
         end = None if timeout is None else time.time() + timeout
         last = None
         while end is None or time.time() < end:
-            frame = _frame(*self._device.get_frame(region_tuple(region), after=last))
+            frame = frame_from_wire(*self._device.get_frame(region_tuple(region), after=last))
             last = frame.time
             yield frame
 
@@ -149,7 +115,7 @@ class TvScreen:
         ...     print(m.region, m.first_pass_result)
         """
         with self._log.step("match", image_name(image)) as step:
-            d = self._device.match(image_bytes(image), region_tuple(region), _params(params))
+            d = self._device.match(image_bytes(image), region_tuple(region), params_dict(params))
             result = vision.MatchResult.from_dict(d)
             # a query, not a check: "not on screen" is an answer, so the step stays ok
             step.detail["matched"] = bool(result)
@@ -170,7 +136,7 @@ class TvScreen:
         return [
             vision.MatchResult.from_dict(d)
             for d in self._device.match_all(
-                image_bytes(image), region_tuple(region), _params(params)
+                image_bytes(image), region_tuple(region), params_dict(params)
             )
         ]
 
@@ -194,7 +160,7 @@ class TvScreen:
         >>> sha = hashlib.sha256(png).hexdigest()
         >>> results, _ = tv_screen.match_many({sha: png}, [(sha, TITLE, None)])  # doctest: +SKIP
         """
-        wire_checks = [(sha, region_tuple(r), _params(p)) for sha, r, p in checks]
+        wire_checks = [(sha, region_tuple(r), params_dict(p)) for sha, r, p in checks]
         wire_crops = [region_tuple(r) for r in crops]
         reply = self._device.match_many(wire_checks, wire_crops, stop)
         if "missing" in reply:
@@ -230,7 +196,7 @@ class TvScreen:
         with self._log.step("wait_for_match", image_name(image), timeout=timeout):
             data = image_bytes(image)
             d = self._device.wait_for_match(
-                data, region_tuple(region), _params(params), float(timeout), int(consecutive)
+                data, region_tuple(region), params_dict(params), float(timeout), int(consecutive)
             )
             if d["timed_out"]:
                 raise self.match_timeout(
@@ -263,7 +229,7 @@ class TvScreen:
         """
         frame = self.get_frame()
         if best is None:
-            best = self._device.match(image, region_tuple(region), _params(params))
+            best = self._device.match(image, region_tuple(region), params_dict(params))
         best_result = vision.MatchResult.from_dict(best, frame=frame) if best else None
         threshold = (params or vision.MatchParameters()).match_threshold
         if best_result is not None:
@@ -464,7 +430,3 @@ class TvScreen:
         """
         frame = self.get_frame(region) if self._ai.client is not None else None
         return self._ai.check(question, frame, self._log, self._save)
-
-
-def _params(params: vision.MatchParameters | None) -> dict | None:
-    return None if params is None else params.to_dict()

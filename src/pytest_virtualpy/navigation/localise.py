@@ -30,7 +30,7 @@ from pytest_virtualpy.navigation.model import (
     holds,
     leaf_checks,
 )
-from pytest_virtualpy.tv_screen import image_bytes
+from pytest_virtualpy.screen_wire import image_bytes
 
 #: what one daemon call carries (lab_daemon.match_many's bounds)
 MAX_IMAGE_CHECKS = 256
