@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from monitor_lab import free_port, serve_lab, wait_for
+from monitor_lab import FAST, free_port, serve_lab, wait_for
 
 from pytest_virtualpy.lab.client import LabClient
 from pytest_virtualpy.lab.device import DeviceClient
@@ -124,9 +124,13 @@ def test_once_writes_each_incident_once_with_its_end(db_url, tmp_path):
     assert (outage["kind"], outage["lab"], outage["device"]) == ("unreachable", "alerts-once", None)
 
 
+#: a starved audio ring reads as silence on a loaded machine: this test is about the rest
+NO_SILENCE = dict(FAST, silence_secs=0)
+
+
 def test_a_looping_monitor_through_an_outage_and_a_daemon_restart(db_url, tmp_path):
     port = free_port()
-    served = serve_lab(tmp_path, "alerts-loop", port=port)
+    served = serve_lab(tmp_path, "alerts-loop", None, NO_SILENCE, port=port)
     (tmp_path / "labs.toml").write_text(
         f'[labs.bench]\naddress = "{served.address}"\ntoken_env = "BENCH_TOKEN"\n'
     )
@@ -155,7 +159,7 @@ def test_a_looping_monitor_through_an_outage_and_a_daemon_restart(db_url, tmp_pa
         wait_for(lambda: "unreachable" in said(), 10, "the outage")
         time.sleep(1.5)  # several polls of a dead daemon
         assert said().count("unreachable") == 1, "an outage is said once"
-        served = serve_lab(tmp_path, "alerts-loop", port=port, token=served.token)
+        served = serve_lab(tmp_path, "alerts-loop", None, NO_SILENCE, port=port, token=served.token)
         wait_for(lambda: "the lab answers again" in said(), 15, "the lab back")
         wait_for(lambda: "(closed: the lab daemon restarted)" in said(), 10, "the restart")
         time.sleep(1.0)
@@ -177,7 +181,7 @@ def test_a_looping_monitor_through_an_outage_and_a_daemon_restart(db_url, tmp_pa
     kinds = sorted(r["kind"] for r in by_uid.values())
     assert kinds == ["black", "frozen", "unreachable"], kinds
     before = rows(db_url, tmp_path)
-    served = serve_lab(tmp_path, "alerts-loop", port=port, token=served.token)
+    served = serve_lab(tmp_path, "alerts-loop", None, NO_SILENCE, port=port, token=served.token)
     try:
         again = run_once(served, db_url, "bench", cwd=tmp_path)
         assert again.returncode == 0, again.stderr
