@@ -105,6 +105,29 @@ def test_match_text_region_is_the_matched_words() -> None:
     assert result.region.width < 200
 
 
+#: stbt's menu.png: (item, its cell); three items wrap onto a second line in their cell
+MENU_CELLS = [
+    ("Mozzarella Pasta Bake", Region(360, 120, 240, 80)),
+    ("Lamb and Date Casserole", Region(680, 120, 240, 80)),
+    ("Halloumi Stuffed Peppers", Region(1000, 400, 240, 80)),
+    ("Jerk Chicken", Region(1000, 120, 240, 80)),
+]
+
+
+@pytest.mark.parametrize(("item", "cell"), MENU_CELLS)
+def test_match_text_finds_an_item_that_wraps_within_its_cell(item, cell) -> None:
+    """A wrapped item reads on down its column, not into the next cell of its row
+    (stb-tester's own case skips these: it does not find them)."""
+    result = match_text(item, load("menu.png"))
+    assert result and cell.contains(result.region), (item, result.region)
+
+
+def test_words_of_neighbouring_cells_are_not_one_item() -> None:
+    frame = load("menu.png")
+    assert not match_text("Pasta Bake Lamb", frame)  # down one column, then across
+    assert not match_text("Bake Onion", frame)
+
+
 @pytest.mark.parametrize("engine", ["auto", "rapidocr"])
 def test_match_text_region_on_a_row_of_two_items(engine) -> None:
     frame = _screen()

@@ -223,7 +223,8 @@ def match_text(
     forms, and the comparison is case-insensitive unless ``case_sensitive``. With
     ``tolerant`` (the default) the common OCR confusions 0/O and 1/l/I are treated as
     equal and spaces are ignored, so "Firmware version 4.2.1" matches a read of
-    "Firmware versi0n 4.2.l". The match may run from one line on to the next.
+    "Firmware versi0n 4.2.l". The match may run from one line on to the next, or down
+    a column: "Mozzarella Pasta Bake" is found where a menu cell wraps it over two lines.
 
     Example::
 

@@ -134,11 +134,13 @@ def in_rows(lines: Sequence[OcrLine]) -> list[OcrLine]:
 def find_words(
     wanted: str, lines: Sequence[OcrLine], *, case_sensitive: bool, tolerant: bool
 ) -> Region | None:
-    """The bounding box of the fewest consecutive words (reading order) that hold ``wanted``.
+    """The bounding box of the fewest consecutive words that hold ``wanted``, or None.
 
     Words are compared in `normalise_text` form, joined with a space (without one when
-    ``tolerant``, which ignores spaces); a match may run on to the next line. None when the
-    text is not there.
+    ``tolerant``, which ignores spaces). They are consecutive in reading order (a match
+    may run on to the next line), or down a column: an item of a menu grid that wraps
+    ("Mozzarella Pasta" over "Bake") reads on into the words just below it, not into
+    the next cell of its row (see `column_runs`).
 
     >>> words = tuple(OcrWord(t, Region(x, 0, 45, 20), 0.9)
     ...               for t, x in [("Onion", 0), ("Bhaji", 60), ("Jerk", 200), ("Chicken", 250)])
@@ -153,9 +155,15 @@ def find_words(
     target = norm(wanted)
     if not target:
         return None
-    words = [w for line in lines for w in line.words]
-    texts = [norm(w.text) for w in words]
-    sep = "" if tolerant else " "
+    reading = [w for line in lines for w in line.words]
+    for words in (reading, *column_runs(lines)):
+        found = _span(target, words, [norm(w.text) for w in words], "" if tolerant else " ")
+        if found is not None:
+            return found
+    return None
+
+
+def _span(target: str, words: list[OcrWord], texts: list[str], sep: str) -> Region | None:
     for end in range(len(words)):  # the earliest-ending span, then the shortest
         joined = texts[end]
         for start in range(end, -1, -1):
@@ -166,3 +174,57 @@ def find_words(
             if len(joined) - len(texts[start]) - len(texts[end]) >= len(target):
                 break  # a match starting further back would have to span all of these
     return None
+
+
+COLUMN_GAP = 1.5  # line heights: a wider gap between two words of a row separates cells
+
+
+def column_runs(lines: Sequence[OcrLine]) -> list[list[OcrWord]]:
+    """The words of text that wraps within a column, each run top to bottom.
+
+    Each line is cut into cells where two words are more than `COLUMN_GAP` line heights
+    apart; a cell continues into the first cell of a later line that starts at most a
+    line height below it and overlaps it across. Only runs of two or more cells are
+    returned (a single cell is already in reading order).
+
+    >>> def line(*cells):
+    ...     words = tuple(OcrWord(t, Region(x, y, 40, 10), 0.9) for t, x, y in cells)
+    ...     return OcrLine(" ".join(w.text for w in words),
+    ...                    Region.bounding_box(*(w.region for w in words)), 0.9, words)
+    >>> runs = column_runs([line(("Pasta", 0, 0), ("Lamb", 200, 0)),
+    ...                     line(("Bake", 0, 14), ("Stew", 200, 14))])
+    >>> [[w.text for w in run] for run in runs]
+    [['Pasta', 'Bake'], ['Lamb', 'Stew']]
+    """
+    cells = [cell for line in lines for cell in _cells(line)]
+    below: dict[int, int] = {}
+    for i, cell in enumerate(cells):
+        box = Region.bounding_box(*(w.region for w in cell))
+        for j in range(i + 1, len(cells)):
+            other = Region.bounding_box(*(w.region for w in cells[j]))
+            near = box.bottom - box.height / 2 <= other.y <= box.bottom + box.height
+            across = other.x < box.right and box.x < other.right
+            if near and across and j not in below.values():
+                below[i] = j
+                break
+    starts = [i for i in below if i not in below.values()]
+    runs = []
+    for i in sorted(starts):
+        run = list(cells[i])
+        while i in below:
+            i = below[i]
+            run.extend(cells[i])
+        runs.append(run)
+    return runs
+
+
+def _cells(line: OcrLine) -> list[tuple[OcrWord, ...]]:
+    """``line``'s words, cut where the gap between two is wider than `COLUMN_GAP`."""
+    cells: list[list[OcrWord]] = []
+    for word in line.words:
+        gap = COLUMN_GAP * max(word.region.height, 1)
+        if cells and word.region.x - cells[-1][-1].region.right <= gap:
+            cells[-1].append(word)
+        else:
+            cells.append([word])
+    return [tuple(c) for c in cells]
