@@ -9,8 +9,10 @@ Real engines on stb-tester's images (``data/stbt_ocr``, LGPL-2.1) and on text dr
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 import time
+import warnings
 from pathlib import Path
 
 import cv2
@@ -198,3 +200,19 @@ def test_a_language_that_is_not_installed_is_a_clear_error() -> None:
         ocr(load("small.png"), lang="pol")
     with pytest.raises(BadArgument, match="engine must be one of"):
         ocr(load("small.png"), engine="easyocr")
+
+
+def test_falling_back_to_rapidocr_is_said_once(monkeypatch) -> None:
+    """Where tesseract is missing (here: its in-process API says so), "auto" reads with
+    rapidocr, which cannot read £ or ö: a warning says so and what to install, once."""
+    ocr_module = importlib.import_module("pytest_virtualpy.vision.ocr")  # not vision.ocr()
+    monkeypatch.setattr(ocr_module, "tesserocr_api", lambda lang: None)
+    monkeypatch.setattr(ocr_module, "_fallback_said", False)
+    frame = load("small.png")
+    with pytest.warns(ocr_module.OcrEngineWarning, match="rapidocr.*pip install tesserocr"):
+        read = ocr(frame)
+    assert read == ocr(frame, engine="rapidocr")  # what it read is rapidocr's
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ocr(frame)  # said already: no second warning
+        ocr(frame, engine="rapidocr")  # chosen: nothing to say

@@ -69,6 +69,7 @@ ignores spaces.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -108,7 +109,28 @@ def _engine(engine: str, lang: str, lang_given: bool = False) -> str:
         raise BadArgument(f"engine must be one of {_ENGINES}, got {engine!r}")
     if engine != "auto":
         return engine
-    return "tesseract" if lang_given or tesserocr_api(lang) is not None else "rapidocr"
+    if lang_given or tesserocr_api(lang) is not None:
+        return "tesseract"
+    global _fallback_said
+    if not _fallback_said:
+        _fallback_said = True
+        warnings.warn(
+            OcrEngineWarning(
+                "OCR is using rapidocr: tesseract is not installed in this process, and "
+                "rapidocr reads only English letters (no £, ö, é) and is about 10x slower. "
+                "Install it: pip install tesserocr; apt-get install tesseract-ocr "
+                "tesseract-ocr-eng tesseract-ocr-deu (or pass engine='rapidocr' to choose it)"
+            ),
+            stacklevel=4,
+        )
+    return "rapidocr"
+
+
+class OcrEngineWarning(UserWarning):
+    """OCR fell back to a weaker engine than the default (said once per process)."""
+
+
+_fallback_said = False
 
 
 def _tesseract_mode(mode: str, frame: Any, prepared: Prepared) -> str:
