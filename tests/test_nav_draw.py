@@ -6,7 +6,6 @@ are checked in tests/test_nav_validate.py; here: the files, their text, the labe
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -15,16 +14,10 @@ from pytest_virtualpy.cli import main
 from pytest_virtualpy.errors import ConfigError
 from pytest_virtualpy.navigation.draw import ANY_SCREEN, draw
 from pytest_virtualpy.navigation.model import load_tree
+from tests.nav_svg import svg_texts
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "navigation.toml"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def svg_texts(path: Path) -> list[str]:
-    """Every text line of an SVG (parsing it also proves it is well-formed XML)."""
-    root = ET.parse(path).getroot()
-    assert root.tag == "{http://www.w3.org/2000/svg}svg"
-    return [t.text.strip() for t in root.iter("{http://www.w3.org/2000/svg}text") if t.text]
 
 
 def test_svg_names_every_node_and_labels_edges_with_keys(tmp_path, monkeypatch):

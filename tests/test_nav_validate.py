@@ -18,8 +18,8 @@ from pytest_virtualpy.cli import main
 from pytest_virtualpy.navigation.model import ANYWHERE, load_tree
 from pytest_virtualpy.navigation.pathfinding import planning_graph
 from pytest_virtualpy.navigation.validate import covering_walk, walk_presses
-from tests.test_nav_draw import svg_texts
-from tests.test_navigation_walk import POPUP_EDGE, POPUP_NODE
+from tests.nav_svg import svg_texts
+from tests.nav_trees import POPUP_EDGE, POPUP_NODE
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "navigation.toml"
 

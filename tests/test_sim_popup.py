@@ -20,7 +20,7 @@ from pytest_virtualpy.steps import StepLog
 from pytest_virtualpy.tv_screen import TvScreen
 from pytest_virtualpy.vision import Region
 from tests.conftest import wait_until
-from tests.test_navigation_walk import POPUP_EDGE, POPUP_NODE
+from tests.nav_trees import POPUP_EDGE, POPUP_NODE
 from tests.test_sim import PANEL_BGR, FakeClock, L, crop, idle, panel_fraction, press
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "navigation.toml"
