@@ -26,7 +26,7 @@ from pytest_virtualpy.steps import StepLog
 from pytest_virtualpy.tv_screen import TvScreen
 from pytest_virtualpy.vision import Region
 from tests.conftest import wait_until
-from tests.test_match_many import wait_for_home_frame
+from tests.sim_frames import wait_for_home_frame
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "navigation.toml"
 IMAGES = EXAMPLE.parent / "images"

@@ -20,27 +20,9 @@ from pytest_virtualpy.steps import StepLog
 from pytest_virtualpy.tv_screen import TvScreen
 from pytest_virtualpy.vision import Region
 from tests.conftest import wait_until
+from tests.sim_frames import HOME, LIVE, SETTINGS, TITLE, wait_for_home_frame
 
-IMAGES = Path(__file__).parent.parent / "examples" / "images"
-TITLE = (0, 0, 1280, 60)
 LOGO = (40, 30, 300, 44)
-
-
-def ref(name: str) -> tuple[str, bytes]:
-    png = image_bytes(IMAGES / name)
-    return hashlib.sha256(png).hexdigest(), png
-
-
-HOME, LIVE, SETTINGS = ref("home.png"), ref("live_tv.png"), ref("settings.png")
-
-
-def wait_for_home_frame(device) -> None:
-    """The box says "home" as soon as a key is handled; wait for a frame that shows it."""
-    device.put_references({HOME[0]: HOME[1]})
-    wait_until(
-        lambda: device.match_many([(HOME[0], TITLE, None)], [])["results"][0]["match"],
-        timeout=5,
-    )
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """The serial console end to end: ``stb.serial`` over real RPyC to the daemon and the sim.
 
-Each test starts the way the plugin starts one (see :func:`begin_test`): it takes
-the serial log offset, then uses :class:`~pytest_virtualpy.stb.Serial` on a box of
-the session's simulated lab. Boxes are shared with other tests, so whatever a
+Each test starts the way the plugin starts one (``begin_test``, tests/serial_session.py):
+it takes the serial log offset, then uses :class:`~pytest_virtualpy.stb.Serial` on a box
+of the session's simulated lab. Boxes are shared with other tests, so whatever a
 previous test left on a console is part of the situation under test.
 """
 
@@ -21,14 +21,7 @@ from pytest_virtualpy.lab.device import DeviceClient
 from pytest_virtualpy.stb import Serial
 from pytest_virtualpy.steps import StepLog
 from tests.conftest import wait_until
-
-BANNER = r"virtualpy STB firmware (\S+)"
-
-
-def begin_test(device: DeviceClient) -> Serial:
-    """What the ``serial`` fixture gives a test: the console, from the current log offset."""
-    start, _ = device.serial_log(1 << 62)
-    return Serial(device, StepLog(), start)
+from tests.serial_session import BANNER, begin_test
 
 
 def say(device: DeviceClient, typed: bytes, until: bytes, times: int = 1) -> None:

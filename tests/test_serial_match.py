@@ -14,7 +14,7 @@ import pytest
 from pytest_virtualpy.errors import SerialTimeout
 from pytest_virtualpy.stb import SerialMatch
 from pytest_virtualpy.steps import StepLog
-from tests.test_serial_console import BANNER, begin_test
+from tests.serial_session import BANNER, begin_test
 
 
 def test_expect_without_raising_answers_false_with_what_was_read(device):

@@ -1,98 +1,21 @@
-"""Tests of the simulated set-top box (lab_daemon.sim), driven with a fake clock."""
+"""Tests of the simulated set-top box (lab_daemon.sim), driven with a fake clock.
+
+(Keys, determinism and the ground-truth event log: test_sim_events.py; the popup
+fault: test_sim_popup.py; the box and its helpers: sim_box.py.)
+"""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pytest
 
-from lab_daemon.sim import (
-    CHANNELS,
-    HOME_TILES,
-    KEYS,
-    SETTINGS_ITEMS,
-    Layout,
-    SimulatedBox,
-    UnknownKeyError,
-)
+from lab_daemon.sim import CHANNELS, HOME_TILES, SETTINGS_ITEMS, SimulatedBox
+from tests import sim_box
+from tests.sim_box import FPS, FakeClock, L, crop, idle, panel_fraction, press, run
 
-L = Layout(1280, 720)
-PANEL_BGR = (66, 40, 32)  # overlay panel colour (RGB 32,40,66)
-FPS = 60.0
-
-
-class FakeClock:
-    """A manually advanced clock shared by the box and the test."""
-
-    def __init__(self, t: float = 10_000.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
-def crop(frame: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
-    x0, y0, x1, y1 = rect
-    return frame[y0:y1, x0:x1]
-
-
-def panel_fraction(frame: np.ndarray, rect: tuple[int, int, int, int]) -> float:
-    """Fraction of ``rect`` painted in the overlay panel colour."""
-    return float(np.all(crop(frame, rect)[::3, ::3] == PANEL_BGR, axis=2).mean())
-
-
-def run(
-    box: SimulatedBox,
-    clock: FakeClock,
-    secs: float,
-    probe: Callable[[np.ndarray], Any] | None = None,
-) -> list[tuple[float, Any]]:
-    """Render frames at FPS for ``secs`` seconds of fake time; return (t, frame) pairs,
-    or (t, probe(frame)) to avoid keeping hundreds of full frames alive."""
-    out = []
-    for _ in range(round(secs * FPS)):
-        clock.t += 1 / FPS
-        frame = box.render(clock.t)
-        out.append((clock.t, frame if probe is None else probe(frame)))
-    return out
-
-
-def idle(box: SimulatedBox, clock: FakeClock, secs: float) -> np.ndarray:
-    """Render frames for ``secs`` seconds of fake time; return the last one."""
-    frame = None
-    for _ in range(max(1, round(secs * FPS))):
-        clock.t += 1 / FPS
-        frame = box.render(clock.t)
-    return frame
-
-
-def press(box: SimulatedBox, clock: FakeClock, *keys: str, gap: float = 0.3) -> np.ndarray:
-    """Press ``keys`` one after another, rendering ``gap`` seconds after each."""
-    frame = None
-    for key in keys:
-        box.press_key(key)
-        frame = idle(box, clock, gap)
-    return frame
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def box(clock: FakeClock):
-    """A box already booted to home (boot_secs=0), console started."""
-    b = SimulatedBox(clock=clock, boot_secs=0)
-    b.start()
-    idle(b, clock, 0.1)
-    yield b
-    b.stop()
+clock, box = sim_box.clock, sim_box.box  # a fake clock, and a box booted to home on it
 
 
 def live(box: SimulatedBox, clock: FakeClock) -> None:
@@ -434,127 +357,3 @@ def test_fault_validation(box: SimulatedBox) -> None:
     with pytest.raises(ValueError, match=r"0\.\.1"):
         box.inject("drop_keys", probability=2)
     assert box.faults() == {}
-
-
-# --- keys, determinism, ground truth ------------------------------------------------------
-
-
-def test_unknown_key(box: SimulatedBox) -> None:
-    with pytest.raises(UnknownKeyError, match="KEY_CHANNELUP") as info:
-        box.press_key("KEY_CHANELUP")
-    assert "keys()" in str(info.value)
-    assert isinstance(info.value, ValueError)
-    with pytest.raises(UnknownKeyError, match="KEY_OK"):
-        box.press_key("ok")
-    assert box.keys() == list(KEYS) and "KEY_0" in KEYS and "KEY_FASTFORWARD" in KEYS
-    for key in KEYS:  # every key is accepted everywhere
-        box.press_key(key)
-
-
-def test_determinism() -> None:
-    """Same seed + same inputs at the same times -> identical frames and events."""
-    script = [("KEY_OK", 0.3), ("KEY_CHANNELUP", 0.2), ("KEY_5", 0.9), ("KEY_EPG", 0.4),
-              ("KEY_DOWN", 0.1), ("KEY_OK", 1.0)]  # fmt: skip
-    clocks = [FakeClock(), FakeClock(), FakeClock()]
-    boxes = [
-        SimulatedBox(clock=c, boot_secs=0.5, seed=seed)
-        for c, seed in zip(clocks, (7, 7, 8), strict=True)
-    ]
-    same_ab, same_ac = [], []
-
-    def step(secs: float) -> None:
-        for _ in range(round(secs * FPS)):
-            for c in clocks:
-                c.t += 1 / FPS
-            a, b, c = (box.render(clk.t) for box, clk in zip(boxes, clocks, strict=True))
-            same_ab.append(np.array_equal(a, b))
-            same_ac.append(np.array_equal(a, c))
-
-    for box in boxes:
-        box.start()
-        box.inject("drop_keys", probability=0.3)
-    try:
-        step(0.6)
-        for key, gap in script:
-            for box in boxes:
-                box.press_key(key)
-            step(gap)
-    finally:
-        for box in boxes:
-            box.stop()
-    assert all(same_ab)
-    assert not all(same_ac)
-    assert boxes[0].events() == boxes[1].events()
-
-
-def test_ground_truth_events(box: SimulatedBox, clock: FakeClock) -> None:
-    press(box, clock, "KEY_RIGHT", gap=0.5)
-    press(box, clock, "KEY_UP", gap=0.2)  # no effect on home
-    press(box, clock, "KEY_LEFT", "KEY_OK", gap=0.3)
-    box.press_key("KEY_CHANNELUP")
-    idle(box, clock, 1.0)
-    ev = box.events()
-    assert [e["key"] for e in ev] == ["KEY_RIGHT", "KEY_UP", "KEY_LEFT", "KEY_OK", "KEY_CHANNELUP"]
-    right, up, _, ok, zap = ev
-    assert right["effect"] == pytest.approx(right["received"] + 0.04)
-    assert right["effect"] <= right["first_change"] <= right["effect"] + 1 / FPS + 1e-9
-    assert 0.15 <= right["settled"] - right["effect"] <= 0.15 + 1 / FPS + 1e-9
-    assert up["effect"] is None and up["first_change"] is None and up["settled"] is None
-    assert ok["screen_before"] == "home" and ok["screen_after"] == "live_tv"
-    assert ok["settled"] >= ok["first_change"] >= ok["received"] + 0.04
-    assert 0.5 <= zap["settled"] - zap["effect"] <= 0.5 + 1 / FPS + 1e-9
-    for e in ev:
-        assert set(e) == {"key", "lease", "received", "dropped", "effect", "first_change",
-                          "settled", "screen_before", "screen_after"}  # fmt: skip
-        assert e["lease"] is None  # pressed on the box itself, under no daemon lease
-    box.events()[0]["key"] = "changed"
-    assert box.events()[0]["key"] == "KEY_RIGHT"  # a copy
-
-
-def test_first_change_waits_for_unfrozen_video(box: SimulatedBox, clock: FakeClock) -> None:
-    box.inject("freeze")
-    box.press_key("KEY_MENU")
-    idle(box, clock, 0.5)
-    assert box.events()[-1]["first_change"] is None
-    box.clear()
-    idle(box, clock, 0.1)
-    ev = box.events()[-1]
-    assert ev["first_change"] is not None and ev["first_change"] > ev["effect"] + 0.4
-
-
-def test_full_hd(clock: FakeClock) -> None:
-    b = SimulatedBox(clock=clock, boot_secs=0, width=1920, height=1080, fps=25)
-    b.start()
-    try:
-        f = b.render(clock.t + 0.1)
-        assert f.shape == (1080, 1920, 3) and not f.flags.writeable
-        big = Layout(1920, 1080)
-        assert np.all(crop(f, big.home_tiles[0])[3, 60] == (0, 196, 255))
-    finally:
-        b.stop()
-
-
-def test_events_are_json_and_threads_are_safe(box: SimulatedBox, clock: FakeClock) -> None:
-    """RPyC-style threads pressing keys while the capture thread renders."""
-    errors: list[BaseException] = []
-
-    def presser() -> None:
-        try:
-            for i in range(50):
-                box.press_key(("KEY_RIGHT", "KEY_LEFT", "KEY_VOLUMEUP")[i % 3])
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=presser) for _ in range(3)]
-    for th in threads:
-        th.start()
-    for _ in range(60):
-        clock.t += 1 / FPS
-        assert not box.render(clock.t).flags.writeable
-    for th in threads:
-        th.join()
-    idle(box, clock, 0.5)
-    assert not errors
-    events = box.events()
-    assert len(events) == 150
-    assert json.loads(json.dumps(events)) == events

@@ -1,6 +1,6 @@
 """The simulated box's "popup" fault: a modal dialog that only KEY_BACK closes (issue 11).
 
-On the box with a fake clock (as tests/test_sim.py), then through the real daemon.
+On the box with a fake clock (tests/sim_box.py), then through the real daemon.
 """
 
 from __future__ import annotations
@@ -19,25 +19,14 @@ from pytest_virtualpy.navigation.model import ImageCheck, load_tree
 from pytest_virtualpy.steps import StepLog
 from pytest_virtualpy.tv_screen import TvScreen
 from pytest_virtualpy.vision import Region
+from tests import sim_box
 from tests.conftest import wait_until
 from tests.nav_trees import POPUP_EDGE, POPUP_NODE
-from tests.test_sim import PANEL_BGR, FakeClock, L, crop, idle, panel_fraction, press
+from tests.sim_box import PANEL_BGR, L, crop, idle, panel_fraction, press
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "navigation.toml"
 
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def box(clock: FakeClock):
-    b = SimulatedBox(clock=clock, boot_secs=0)
-    b.start()
-    idle(b, clock, 0.1)
-    yield b
-    b.stop()
+clock, box = sim_box.clock, sim_box.box  # a fake clock, and a box booted to home on it
 
 
 def test_a_popup_covers_the_screen_and_swallows_keys_until_back(box, clock):
