@@ -11,8 +11,9 @@ screen it really shows, and no dialog open), never by the navigator's own word. 
 scenarios, each on the same pairs:
 
 * no faults (goal: 100% arrive);
-* 5% of key presses dropped (``drop_keys``; goal: >= 98% through recovery);
-* popups (``popup`` after a key press with the chance ``--popup-chance``).
+* key presses dropped (``drop_keys`` with the chance ``--drop-chance``, 5%; goal: >= 98%
+  through recovery);
+* popups (``popup`` after a key press with the chance ``--popup-chance``, 5%).
 
 Also printed: key presses the box received per navigation (ground truth) against the
 fewest presses of the tree's shortest path, and the end-to-end time of
@@ -45,11 +46,7 @@ from pytest_virtualpy.steps import StepLog
 from pytest_virtualpy.tv_screen import TvScreen
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = {
-    "no faults": None,
-    "5% keys dropped": ("drop_keys", {"probability": 0.05}),
-    "popups": ("popup", None),  # probability from --popup-chance
-}
+SCENARIOS = ("none", "drops", "popups")  # the chances from --drop-chance, --popup-chance
 
 
 def fewest_presses(tree, start: str, target: str) -> int:
@@ -147,6 +144,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pairs", type=int, default=200)
     parser.add_argument("--tree", type=Path, default=ROOT / "examples" / "navigation.toml")
+    parser.add_argument("--drop-chance", type=float, default=0.05, help="per key press")
     parser.add_argument("--popup-chance", type=float, default=0.05, help="per key press")
     parser.add_argument("--samples", type=int, default=40, help="current_node() per node")
     parser.add_argument("--seed", type=int, default=11)
@@ -156,6 +154,9 @@ def main() -> int:
         help="comma-separated, of: " + ", ".join(SCENARIOS),
     )
     args = parser.parse_args()
+    unknown = set(args.scenarios.split(",")) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenario(s) {', '.join(sorted(unknown))}; known: {SCENARIOS}")
     lab = start_sim_lab(1, boot_secs=0.5, seed=args.seed)
     try:
         bench = Bench(lab, args.tree)
@@ -171,10 +172,18 @@ def main() -> int:
             f"p50={percentile(times, 50):.1f} ms p95={percentile(times, 95):.1f} ms "
             f"max={max(times):.1f} ms; wrong answers: {wrong} (goal p95 <= 50 ms)"
         )
-        for name in args.scenarios.split(","):
-            fault = SCENARIOS[name]
-            if name == "popups":
-                fault = ("popup", {"probability": args.popup_chance})
+        for scenario in args.scenarios.split(","):
+            name, fault = {
+                "none": ("no faults", None),
+                "drops": (
+                    f"{args.drop_chance:.0%} keys dropped",
+                    ("drop_keys", {"probability": args.drop_chance}),
+                ),
+                "popups": (
+                    f"{args.popup_chance:.0%} popups",
+                    ("popup", {"probability": args.popup_chance}),
+                ),
+            }[scenario]
             r = bench.run(pairs, fault)
             rate = r["arrived"] / r["done"] if r["done"] else float("nan")
             mean_presses = statistics.fmean(r["presses"]) if r["presses"] else float("nan")
