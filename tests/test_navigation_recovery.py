@@ -7,10 +7,12 @@ that arrived elsewhere and none a failed step.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
 
+from pytest_virtualpy.errors import ConfigError
 from pytest_virtualpy.navigation import load_served_tree, load_tree
 from tests import nav_lab
 from tests.nav_lab import Walk
@@ -81,6 +83,20 @@ def test_a_popup_the_tree_does_not_know_is_closed_by_the_recovery_keys(lease, tm
     kinds = [(s.kind, s.name) for s in walk.log.steps if s.kind in ("nav_hop", "nav_recover")]
     assert kinds[:2] == [("nav_hop", "?->home"), ("nav_recover", "KEY_BACK")]
     assert all(s.ok for s in walk.log.steps)
+
+
+def test_a_typo_in_the_recovery_keys_is_a_config_error_not_skipped(lease, tmp_path):
+    dev = lease("nav-b")
+    tree = load_served_tree(dev, tmp_path / "tree")
+    tree = dataclasses.replace(tree, recovery_keys=("KEY_BAKC",))
+    walk = Walk(dev, tree, tmp_path, max_retries=1)
+    dev.sim_inject("popup", {})
+    end = time.monotonic() + 3
+    while walk.nav.current_node() is not None:
+        assert time.monotonic() < end, "the popup never covered the screen"
+    with pytest.raises(ConfigError, match=r"\[recovery\] keys: unknown key 'KEY_BAKC'\. "
+                       "Did you mean KEY_BACK"):  # fmt: skip
+        walk.nav.navigate_to("guide")
 
 
 def test_the_example_tree_gets_past_popups_with_its_recovery_keys(lease, tmp_path):

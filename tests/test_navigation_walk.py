@@ -9,6 +9,7 @@ popups: test_navigation_recovery.py; through the plugin: test_navigation_plugin.
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 
@@ -157,7 +158,27 @@ def test_text_recognisers_and_settle_conditions_on_the_device(lease, tmp_path):
     assert walk.screen_is("settings") and walk.nav.current_node() == "settings"
     (hop,) = walk.hops()
     assert hop.ok and hop.detail["arrived"]
-    with pytest.raises(NavigationError, match="settings -> about did not arrive"):
+    unsettled = "'about' is on screen but the settle condition of settings -> about"
+    with pytest.raises(NavigationError, match=unsettled):
         walk.nav.navigate_to("about")  # on About, but live TV never shows: not arrived
     assert walk.screen_is("about") and walk.nav.current_node() == "about"
     assert walk.hops()[-1].detail["now"] == "about" and not walk.hops()[-1].ok
+
+    # with retries, it waits again (no keys: they would leave About), then gives up
+    retrying = Walk(walk.dev, load_tree(path), tmp_path, max_retries=2, home=False)
+    retrying.nav.navigate_to("settings")
+    before = len(retrying.log.steps)
+    with pytest.raises(NavigationError, match=unsettled + r".*after 2 retries") as e:
+        retrying.nav.navigate_to("about", timeout=20)
+    assert e.value.lost_at == "about" and walk.screen_is("about")
+    steps = retrying.log.steps[before:]
+    assert [s.detail["arrived"] for s in steps if s.kind == "nav_settle"] == [False, False]
+    assert len([s for s in steps if s.kind == "press"]) == 5  # the edge's keys, once
+
+    # a stillness to wait for that cannot end within the walk's time is not waited for
+    path.write_text(path.read_text().replace("stable_secs = 0.3", "stable_secs = 4"))
+    slow = Walk(walk.dev, load_tree(path), tmp_path, max_retries=0, home=False)
+    started = time.monotonic()
+    with pytest.raises(NavigationError, match="settle condition of"):
+        slow.nav.navigate_to("settings", timeout=2)
+    assert time.monotonic() - started < 3.5

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import time
 
-from pytest_virtualpy.errors import BadArgument, NavigationError
+from pytest_virtualpy.errors import BadArgument, ConfigError, NavigationError, UnknownKeyError
+from pytest_virtualpy.keys import check_key
 from pytest_virtualpy.navigation.costs import EdgeCosts, miss_kpi_name
+from pytest_virtualpy.navigation.loader import DEFAULT_RECOVERY_KEYS
 from pytest_virtualpy.navigation.localise import Localiser
 from pytest_virtualpy.navigation.model import (
     ANYWHERE,
@@ -140,10 +142,24 @@ class Navigator:
                 can_retry = retries < self.max_retries
                 wait = min(edge.timeout_secs, remaining)
                 arrived, now = self._hop(edge, here, wait, recoverable=can_retry)
+                while not arrived and now == edge.target and retries < self.max_retries:
+                    retries += 1  # there, but not settled: wait again (keys would leave it)
+                    wait = min(edge.timeout_secs, deadline - time.monotonic())
+                    arrived, now = self._settle_again(edge, wait)
                 if arrived:
                     here = now
                     taken.append(here)
                     continue
+                if now == edge.target:
+                    self._lost(
+                        f"could not reach {target!r}: {edge.target!r} is on screen but the "
+                        f"settle condition of {_name(here)} -> {edge.target} ({edge.where}) "
+                        f"did not hold, after {retries} retries",
+                        target,
+                        planned,
+                        taken,
+                        edge.target,
+                    )
                 if not can_retry:
                     self._lost(
                         f"could not reach {target!r}: {_name(here)} -> {edge.target} did not "
@@ -194,6 +210,17 @@ class Navigator:
                 )
             return False, now
 
+    def _settle_again(self, edge: Edge, timeout: float) -> tuple[bool, str | None]:
+        """Wait once more for ``edge``'s settle condition, pressing nothing: a step
+        ``nav_settle`` (not failed when it does not hold: navigate_to decides)."""
+        with self.log.step("nav_settle", edge.target, edge=edge.where) as step:
+            arrived, now = self._arrival(edge, edge.target, max(0.0, timeout))
+            step.detail.update(arrived=arrived is not None, now=now)
+            if arrived is None:
+                return False, now
+        self._evidence(edge.target)
+        return True, edge.target
+
     def _evidence(self, node: str) -> None:
         """A ``match`` step for each image check of ``node`` that the arrival's frame
         answered: the report shows which reference proved the arrival, and its score."""
@@ -206,8 +233,15 @@ class Navigator:
     def _recover(self, deadline: float) -> str | None:
         """On an unrecognised screen after a missed hop, press the tree's recovery keys
         (``KEY_BACK``: a dialog that swallows other keys) and localise again."""
-        known = set(self.remote.keys())
-        keys = [k for k in self.tree.recovery_keys if k in known]
+        known = list(self.remote.keys())
+        keys = list(self.tree.recovery_keys)
+        if keys == list(DEFAULT_RECOVERY_KEYS):  # the default: only those this remote has
+            keys = [k for k in keys if k in known]
+        for key in keys:  # the tree's own: a typo must not be skipped quietly
+            try:
+                check_key(key, known)
+            except UnknownKeyError as e:
+                raise ConfigError(f"{self.tree.path}: [recovery] keys: {e}") from None
         if not keys:
             return None
         with self.log.step("nav_recover", "+".join(keys), keys=keys) as step:
@@ -236,9 +270,11 @@ class Navigator:
         if settle.until is not None and not self._until(settle.until, end):
             return None, self.current_node()
         if settle.stable_secs > 0:
-            while not self.screen.is_frozen(settle.stable_secs, region=settle.region):
-                if time.monotonic() >= end:
+            while True:  # each look takes stable_secs: none may end after the wait does
+                if time.monotonic() + settle.stable_secs > end:
                     return None, self.current_node()
+                if self.screen.is_frozen(settle.stable_secs, region=settle.region):
+                    break
             now = self.current_node()  # still there once it stopped moving?
             if now != edge.target:
                 return None, now
