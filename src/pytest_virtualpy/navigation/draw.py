@@ -78,6 +78,18 @@ def draw(tree: NavigationTree, output: Path, history: EdgeHistory | None = None)
     output = Path(output)
     if output.suffix.lower() not in FORMATS:
         raise ConfigError(f"cannot draw to {output}: use a .svg or .png file name")
+    if output.is_dir():
+        raise ConfigError(
+            f"cannot draw to {output}: it is a folder, not a file: give a file name "
+            f"such as {output / ('tree' + output.suffix)}"
+        )
+    try:  # a missing folder is made, like most tools do; before the drawing, not after
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(
+            f"cannot draw to {output}: cannot create the folder {output.parent} "
+            f"({e.strerror or e}): choose another -o"
+        ) from None
     import matplotlib as mpl
     from matplotlib.figure import Figure
 
@@ -89,10 +101,13 @@ def draw(tree: NavigationTree, output: Path, history: EdgeHistory | None = None)
         fig = Figure(figsize=(size * 1.4, size))
         ax = fig.add_subplot()
         ax.set_axis_off()
-        ax.set_title(f"{tree.path.name}: {len(tree.nodes)} nodes, {len(tree.edges)} edges")
+        # parse_math=False: a "$" or "\\" in a name is that character, not matplotlib mathtext
+        title = f"{tree.path.name}: {len(tree.nodes)} nodes, {len(tree.edges)} edges"
+        ax.set_title(title, parse_math=False)
         colours = ["#f0d080" if n == ANY_SCREEN else "#a8c8f0" for n in graph]
         nx.draw_networkx_nodes(graph, pos, ax=ax, node_color=colours, node_size=2200)
-        nx.draw_networkx_labels(graph, pos, ax=ax, font_size=9)
+        for text in nx.draw_networkx_labels(graph, pos, ax=ax, font_size=9).values():
+            text.set_parse_math(False)  # networkx does not pass parse_math on
         seen: dict[frozenset, int] = {}
         for u, v, data in graph.edges(data=True):
             edge: Edge = data["edge"]
@@ -119,11 +134,16 @@ def draw(tree: NavigationTree, output: Path, history: EdgeHistory | None = None)
                 fontsize=7,
                 ha="center",
                 va="center",
+                parse_math=False,
                 bbox={"boxstyle": "round", "fc": "white", "ec": "#999999", "alpha": 0.9},
             )
         fig.tight_layout()
-        output.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(output, format=output.suffix.lower()[1:])
+        try:
+            fig.savefig(output, format=output.suffix.lower()[1:])
+        except OSError as e:
+            raise ConfigError(
+                f"cannot write {output} ({e.strerror or e}): choose another -o"
+            ) from None
     return output
 
 
@@ -135,23 +155,43 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--results-db",
         help="results database for measured costs (default $VIRTUALPY_RESULTS_DB or "
-        ".virtualpy/results.db; none there: no measurements drawn)",
+        ".virtualpy/results.db; no default database: no measurements drawn; a named one "
+        "that cannot be read: an error; 'none': no measurements)",
     )
     parser.add_argument("--model", help="only this device model's measurements (default: all)")
     args = parser.parse_args(argv)
-    from pytest_virtualpy.results.db import ResultsDbError, parse_url
-    from pytest_virtualpy.results.nav_history import edge_history
-    from pytest_virtualpy.results.settings import DEFAULT_DB, find_upwards
+    from pytest_virtualpy.results.cli import CliError
+    from pytest_virtualpy.results.db import ResultsDbError
 
-    value = args.results_db or os.environ.get("VIRTUALPY_RESULTS_DB")
     try:
         tree = load_tree(args.tree)
-        url = parse_url(value or str(find_upwards(Path.cwd(), DEFAULT_DB)), Path.cwd())
-        history = pooled(edge_history(url), args.model)
+        history = pooled(_history(args.results_db), args.model)
         out = draw(tree, args.output, history)
-    except (ConfigError, ResultsDbError) as e:
+    except (ConfigError, ResultsDbError, CliError) as e:
         print(f"virtualpy nav draw: {e}", file=sys.stderr)
         return 2
     measured = sum(1 for e in tree.edges if e.kpi_name in history)
     print(f"{out}: {len(tree.nodes)} nodes, {len(tree.edges)} edges ({measured} measured)")
     return 0
+
+
+def _history(value: str | None) -> Mapping[str, EdgeHistory]:
+    """The edge history of ``--results-db`` (else $VIRTUALPY_RESULTS_DB, else the default).
+
+    Only the default database may be absent (nothing measured yet); one that was named
+    but cannot be read is an error, reported as ``virtualpy results`` reports it.
+    """
+    from pytest_virtualpy.results.cli import _open_for_reading
+    from pytest_virtualpy.results.db import parse_url
+    from pytest_virtualpy.results.nav_history import read_edge_history
+    from pytest_virtualpy.results.settings import DEFAULT_DB, find_upwards
+
+    value = value or os.environ.get("VIRTUALPY_RESULTS_DB")
+    url = parse_url(value or str(find_upwards(Path.cwd(), DEFAULT_DB)), Path.cwd())
+    if url is None or (value is None and not Path(url.target).is_file()):
+        return {}
+    db = _open_for_reading(url)
+    try:
+        return read_edge_history(db)
+    finally:
+        db.close()

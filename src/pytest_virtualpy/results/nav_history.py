@@ -5,6 +5,8 @@ and each walk that did not arrive as ``nav-miss:FROM->TO``. :func:`edge_history`
 aggregates both per device model, so the plugin can hand navigation the measured costs
 at session start as plain data. It never writes, never creates a database, and never
 fails a session: no database (or one without the schema yet) is an empty history.
+:func:`read_edge_history` is the same read of a database already opened, for callers
+(``virtualpy nav draw --results-db URL``) to whom a database that fails is an error.
 
 >>> edge_history(parse_url(".virtualpy/results.db", Path.cwd()))   # doctest: +SKIP
 {'sim': {'nav:home->guide': {'mean_ms': 812.4, 'count': 31, 'failures': 1}}}
@@ -31,20 +33,12 @@ def edge_history(
     """
     if url is None or (url.dialect == "sqlite" and not Path(url.target).is_file()):
         return {}
-    since = (now or datetime.now(UTC)) - timedelta(days=days)
     try:
         db = Database.connect(url, migrate=False)
     except ResultsDbError:
         return {}
     try:
-        rows = db.query(
-            "SELECT COALESCE(d.model, d.name) AS model, k.name AS name, "
-            "AVG(k.value_ms) AS mean_ms, COUNT(*) AS n FROM kpis k "
-            "JOIN devices d ON d.id = k.device_id "
-            "WHERE (k.name LIKE 'nav:%' OR k.name LIKE 'nav-miss:%') AND k.measured_at >= ? "
-            "GROUP BY COALESCE(d.model, d.name), k.name",
-            (since,),
-        )
+        return read_edge_history(db, days=days, now=now)
     except (sqlite3.Error, ResultsDbError):
         return {}
     except Exception as e:  # psycopg's errors, without importing psycopg here
@@ -53,6 +47,22 @@ def edge_history(
         raise
     finally:
         db.close()
+
+
+def read_edge_history(
+    db: Database, *, days: float = DEFAULT_DAYS, now: datetime | None = None
+) -> dict[str, dict[str, dict[str, float]]]:
+    """:func:`edge_history` of an open database; its errors are the caller's to handle."""
+    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    # the patterns are parameters: a literal "%" in the SQL is a placeholder to psycopg
+    rows = db.query(
+        "SELECT COALESCE(d.model, d.name) AS model, k.name AS name, "
+        "AVG(k.value_ms) AS mean_ms, COUNT(*) AS n FROM kpis k "
+        "JOIN devices d ON d.id = k.device_id "
+        "WHERE (k.name LIKE ? OR k.name LIKE ?) AND k.measured_at >= ? "
+        "GROUP BY COALESCE(d.model, d.name), k.name",
+        (HIT + "%", MISS + "%", since),
+    )
     history: dict[str, dict[str, dict[str, float]]] = {}
     for row in rows:
         edges = history.setdefault(str(row["model"]), {})
