@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_virtualpy.errors import ConfigError
 from pytest_virtualpy.lab.device import DeviceClient
 from pytest_virtualpy.navigation.localise import Localiser
 from pytest_virtualpy.navigation.model import (
@@ -129,3 +130,20 @@ def test_holds_takes_recognisers_the_tree_does_not_name(counted):
     go(counted, "settings")
     wait_until(lambda: localiser.holds(settings_image), timeout=3)
     assert localiser.holds(AnyOf((ImageCheck(IMAGES / "home.png", TITLE), settings_image)))
+
+
+def test_a_region_off_the_frame_names_its_node_and_tree(counted, tmp_path):
+    tree = tree_of(
+        tmp_path / "t.toml",
+        home=ImageCheck(IMAGES / "home.png", TITLE),
+        guide=ImageCheck(IMAGES / "guide.png", Region(2000, 0, 100, 60)),
+        banner=TextCheck("News", Region(0, 900, 100, 40)),
+    )
+    localiser = Localiser(tree, screen_of(counted))
+    with pytest.raises(ConfigError) as e:
+        localiser.locate()
+    assert str(e.value).startswith(f"{tmp_path / 't.toml'}: node 'guide': its image guide.png's")
+    assert "(2000, 0, 100, 60) lies outside the 1280x720 frame" in str(e.value)
+    only_text = tree_of(tmp_path / "u.toml", banner=TextCheck("News", Region(0, 900, 100, 40)))
+    with pytest.raises(ConfigError, match="node 'banner': its text check's region"):
+        Localiser(only_text, screen_of(counted)).locate()

@@ -8,6 +8,7 @@ that arrived elsewhere and none a failed step.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import time
 
 import pytest
@@ -112,3 +113,28 @@ def test_the_example_tree_gets_past_popups_with_its_recovery_keys(lease, tmp_pat
             break
     assert [s for s in walk.log.steps if s.kind == "nav_recover"], "no popup: proved nothing"
     assert all(s.ok for s in walk.log.steps)
+
+
+def test_an_unknown_screen_in_a_tree_without_star_edges_tries_the_recovery_keys(lease, tmp_path):
+    """No "*" edge leads anywhere from an unrecognised screen (the popup): before giving
+    up, the navigator presses the recovery keys, which close it."""
+    shutil.copytree(EXAMPLES / "images", tmp_path / "images")
+    path = tmp_path / "tree.toml"
+    path.write_text(
+        '[nodes.home]\nimage = "images/home.png"\nregion = [0, 0, 1280, 60]\n'
+        '[nodes.settings]\nimage = "images/settings.png"\nregion = [0, 0, 1280, 60]\n'
+        '[[edges]]\nfrom = "home"\nto = "settings"\nkeys = ["KEY_MENU"]\n'
+        '[[edges]]\nfrom = "settings"\nto = "home"\nkeys = ["KEY_BACK"]\n'
+    )
+    dev = lease("nav-b")
+    walk = Walk(dev, load_tree(path), tmp_path)
+    dev.sim_inject("popup", {})
+    end = time.monotonic() + 3
+    while walk.nav.current_node() is not None:
+        assert time.monotonic() < end, "the popup never covered the screen"
+    walk.nav.navigate_to("settings")
+    assert walk.screen_is("settings") and not dev.sim_state()["popup"]
+    assert [s.kind for s in walk.log.steps if s.kind.startswith("nav_")] == [
+        "nav_recover",
+        "nav_hop",
+    ]

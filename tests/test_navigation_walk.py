@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -182,3 +183,24 @@ def test_text_recognisers_and_settle_conditions_on_the_device(lease, tmp_path):
     with pytest.raises(NavigationError, match="settle condition of"):
         slow.nav.navigate_to("settings", timeout=2)
     assert time.monotonic() - started < 3.5
+
+
+def test_an_arrival_shows_the_reference_that_proved_it_also_after_a_settle_check(lease, tmp_path):
+    """The hop's ``match`` steps come from the frame that recognised the target, not from
+    the edge's ``until`` check that came after it."""
+    shutil.copytree(IMAGES, tmp_path / "images")
+    path = tmp_path / "tree.toml"
+    path.write_text(
+        '[nodes.home]\nimage = "images/home.png"\nregion = [0, 0, 1280, 60]\n'
+        '[nodes.guide]\nimage = "images/guide.png"\nregion = [0, 0, 1280, 60]\n'
+        '[[edges]]\nfrom = "*"\nto = "home"\nkeys = ["KEY_HOME"]\n'
+        '[[edges]]\nfrom = "home"\nto = "guide"\nkeys = ["KEY_EPG"]\n'
+        'settle = { until = { image = "images/guide.png", region = [0, 0, 1280, 120] } }\n'
+    )
+    walk = Walk(lease("nav-a"), load_tree(path), tmp_path)
+    walk.nav.navigate_to("guide")
+    (hop,) = walk.hops()
+    inside = walk.log.steps[walk.log.steps.index(hop) + 1 :]
+    matches = [s for s in inside if s.kind == "match"]
+    assert [Path(s.name).name for s in matches] == ["guide.png"]
+    assert matches[0].detail["matched"] and matches[0].detail["score"] > 0.9

@@ -17,10 +17,11 @@ which could not change the answer).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 
 from pytest_virtualpy import vision
-from pytest_virtualpy.errors import ConfigError
+from pytest_virtualpy.errors import BadArgument, ConfigError
 from pytest_virtualpy.navigation.model import (
     AllOf,
     ImageCheck,
@@ -90,7 +91,10 @@ class Localiser:
         """A ``leaf(check)`` answering any of ``images`` and text checks in ``regions``, on
         one frame (``stop``: the daemon's stop groups, indices into ``images``)."""
         checks = [(self._sha[c], c.region, None) for c in images]
-        results, crops = self.screen.match_many(self._refs, checks, regions, stop)
+        try:
+            results, crops = self.screen.match_many(self._refs, checks, regions, stop)
+        except BadArgument as e:  # a region off the frame: say whose, not "checks[3]"
+            raise self._whose(e, images, regions) from None
         self.last_time = (results[0] if results else crops[0]).time
         self.last_matches = {c: r for c, r in zip(images, results, strict=True) if r is not None}
         matched = {c: bool(r) for c, r in self.last_matches.items()}
@@ -105,6 +109,25 @@ class Localiser:
             return read[check]
 
         return leaf
+
+    def _whose(self, error: BadArgument, images, regions) -> Exception:
+        """``error`` about ``checks[i]`` / ``crops[i]`` as a ConfigError naming the node."""
+        found = re.match(r"(checks|crops)\[(\d+)\]( region)? (.*)", str(error))
+        if found is None:
+            return error
+        kind, index, _, rest = found.groups()
+        if kind == "checks":
+            check = images[int(index)]
+            what, owns = f"image {check.image.name}", lambda c: c == check
+        else:
+            region = regions[int(index)]
+            what = "text check"
+            owns = lambda c: isinstance(c, TextCheck) and c.region == region  # noqa: E731
+        nodes = [n for n, rec in self._recognisers if any(owns(c) for c in leaf_checks(rec))]
+        return ConfigError(
+            f"{self.tree.path}: node {', '.join(map(repr, nodes)) or '(a settle check)'}: "
+            f"its {what}'s region {rest}"
+        )
 
     def locate(self) -> str | None:
         """The first node (file order) whose recogniser holds on the current frame, or None."""

@@ -74,6 +74,7 @@ class Navigator:
         self.max_retries = max_retries
         self.device = device if device is not None else remote._device.name
         self.localiser = Localiser(tree, tv_screen)
+        self._proof: dict = {}  # the last arrival's match results, for its evidence
 
     # --- where are we ------------------------------------------------------------------
 
@@ -118,6 +119,11 @@ class Navigator:
         retries = 0
         while here != target:
             path = self.plan(here, target)
+            if path is None and here is None and retries < self.max_retries:
+                retries += 1  # no "*" edge: the recovery keys may still get out of here
+                here = self._recover(deadline)
+                taken.append(here)
+                continue
             if path is None:
                 self._lost(
                     f"no path from {_name(here)} to {target!r} in {self.tree.path}; add an "
@@ -225,7 +231,7 @@ class Navigator:
         """A ``match`` step for each image check of ``node`` that the arrival's frame
         answered: the report shows which reference proved the arrival, and its score."""
         for check in dict.fromkeys(leaf_checks(self.tree.node(node).recogniser)):
-            result = self.localiser.last_matches.get(check)
+            result = self._proof.get(check)
             if isinstance(check, ImageCheck) and result is not None:
                 with self.log.step("match", str(check.image)) as step:
                     step.detail.update(matched=bool(result), score=result.first_pass_result)
@@ -262,6 +268,7 @@ class Navigator:
         the node on screen then."""
         end = time.monotonic() + timeout
         now = self._reach(edge, here, end)
+        self._proof = self.localiser.last_matches  # what recognised the target
         if now != edge.target:
             return None, now
         settle = edge.settle
@@ -276,6 +283,7 @@ class Navigator:
                 if self.screen.is_frozen(settle.stable_secs, region=settle.region):
                     break
             now = self.current_node()  # still there once it stopped moving?
+            self._proof = self.localiser.last_matches
             if now != edge.target:
                 return None, now
         return self.localiser.last_time, now
