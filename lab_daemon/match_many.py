@@ -50,15 +50,17 @@ from lab_daemon.exposing import ServiceBase, image_reply, plain_args, text
 from lab_daemon.imaging import decode_bounded, encode_image, image_size, region_from_wire
 from lab_daemon.lru import LruCache
 from pytest_virtualpy import vision
+from pytest_virtualpy.lab.wire import (
+    MATCH_MANY_CHECKS,
+    MATCH_MANY_CROPS,
+    PUT_MAX_BYTES,
+    PUT_MAX_PIXELS,
+    REFERENCE_STORE_BYTES,
+)
 
-STORE_BYTES = 128 << 20  # decoded references kept for match_many, LRU
-MAX_PUT_BYTES = 16 << 20  # PNG bytes in one put_references call (the client splits)
-MAX_PUT_PIXELS = STORE_BYTES // 4  # decoded pixels (BGRA) in one put_references call
-MAX_CHECKS = 256  # checks in one match_many call
-MAX_CROPS = 32  # crops in one match_many call
 MEMO_ENTRIES = 4096  # match results kept by the content they were computed on
 
-_store = LruCache(STORE_BYTES)
+_store = LruCache(REFERENCE_STORE_BYTES)
 _HEX = frozenset(string.hexdigits.lower())
 
 
@@ -99,9 +101,9 @@ def put_references(refs: Any) -> dict:
         total += len(data)
         width, height = image_size(data, f"reference refs[{i}]")
         pixels += width * height
-        if total > MAX_PUT_BYTES or pixels > MAX_PUT_PIXELS:
+        if total > PUT_MAX_BYTES or pixels > PUT_MAX_PIXELS:
             raise ValueError(
-                f"refs hold more than {MAX_PUT_BYTES} bytes or {MAX_PUT_PIXELS} pixels in all "
+                f"refs hold more than {PUT_MAX_BYTES} bytes or {PUT_MAX_PIXELS} pixels in all "
                 f"(at refs[{i}]); send them in several put_references calls"
             )
         checked.append((sha, data, i))
@@ -128,9 +130,9 @@ def parse_checks(checks_json: Any) -> list[Check]:
         checks = json.loads(raw)
     except (ValueError, RecursionError):
         raise ValueError(f"checks_json is not valid JSON: {raw[:80]!r}") from None
-    if not isinstance(checks, list) or len(checks) > MAX_CHECKS:
+    if not isinstance(checks, list) or len(checks) > MATCH_MANY_CHECKS:
         raise ValueError(
-            f"checks_json must be a JSON list of at most {MAX_CHECKS} checks "
+            f"checks_json must be a JSON list of at most {MATCH_MANY_CHECKS} checks "
             f"[sha256_hex, region or null, params or null], got {raw[:80]!r}"
         )
     out = []
@@ -172,8 +174,10 @@ def parse_stops(stop_json: Any, checks: int) -> dict[int, list[list[int]]]:
         groups = json.loads(raw)
     except (ValueError, RecursionError):
         raise ValueError(f"stop_json is not valid JSON: {raw[:80]!r}") from None
-    if not isinstance(groups, list) or len(groups) > MAX_CHECKS:
-        raise ValueError(f"stop_json must be a list of at most {MAX_CHECKS} groups of indices")
+    if not isinstance(groups, list) or len(groups) > MATCH_MANY_CHECKS:
+        raise ValueError(
+            f"stop_json must be a list of at most {MATCH_MANY_CHECKS} groups of indices"
+        )
     by_after: dict[int, list[list[int]]] = {}
     for g, entry in enumerate(groups):
         after, group = entry if isinstance(entry, list) and len(entry) == 2 else (None, None)
@@ -213,9 +217,9 @@ def parse_crops(crops: Any) -> list[vision.Region]:
     """The crop regions of a ``match_many`` call (None: the whole frame)."""
     if crops is None:
         return []
-    if not isinstance(crops, tuple) or len(crops) > MAX_CROPS:
+    if not isinstance(crops, tuple) or len(crops) > MATCH_MANY_CROPS:
         raise ValueError(
-            f"crops must be a tuple of at most {MAX_CROPS} regions (x, y, width, height) "
+            f"crops must be a tuple of at most {MATCH_MANY_CROPS} regions (x, y, width, height) "
             f"or None, got {crops!r:.80}"
         )
     return [region_from_wire(c) for c in crops]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from pytest_virtualpy.errors import ConfigError
@@ -147,3 +149,15 @@ def test_a_region_off_the_frame_names_its_node_and_tree(counted, tmp_path):
     only_text = tree_of(tmp_path / "u.toml", banner=TextCheck("News", Region(0, 900, 100, 40)))
     with pytest.raises(ConfigError, match="node 'banner': its text check's region"):
         Localiser(only_text, screen_of(counted)).locate()
+
+
+def test_references_too_big_for_the_daemons_store_are_a_config_error(counted, tmp_path):
+    """25 whole 1080p screenshots as references: 155 MB decoded, more than the daemon
+    keeps (REFERENCE_STORE_BYTES), so it would drop some as soon as they arrived."""
+    nodes = {}
+    for i in range(25):
+        path = tmp_path / f"screen{i}.png"
+        cv2.imwrite(str(path), np.full((1080, 1920, 3), (i * 9, 50, 90), np.uint8))
+        nodes[f"screen{i}"] = ImageCheck(path)
+    with pytest.raises(ConfigError, match=r"t\.toml: its reference images take 148 MB .*cut"):
+        Localiser(tree_of(tmp_path / "t.toml", **nodes), screen_of(counted))

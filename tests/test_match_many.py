@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from pytest_virtualpy.errors import BadArgument, ImageError, LeaseLost
-from pytest_virtualpy.lab.imaging import decode_image
+from pytest_virtualpy.lab.imaging import decode_image, png_pixels
+from pytest_virtualpy.lab.wire import PUT_MAX_PIXELS
 from pytest_virtualpy.screen_wire import image_bytes
 from pytest_virtualpy.steps import StepLog
 from pytest_virtualpy.tv_screen import TvScreen
@@ -180,3 +181,18 @@ def test_an_unchanged_screen_gives_the_same_results_on_every_frame(device):
     device.press("KEY_MENU")  # the title bar changes: the answers follow it
     wait_until(lambda: device.match_many(checks, [])["results"][1]["match"], timeout=3)
     assert device.match_many(checks, [])["results"][0]["match"] is False
+
+
+def test_references_are_uploaded_in_as_many_calls_as_their_pixels_need(device):
+    """18 full 1080p references: 37 Mpx, more than one put_references call may carry
+    (PUT_MAX_PIXELS); few bytes each, so a split by bytes alone sent them in one call,
+    which the daemon refused. They fit its store (112 MB decoded), so all are kept."""
+    refs = {}
+    for i in range(18):
+        png = image_bytes(np.full((1080, 1920, 3), (i * 13, 40, 200 - i), np.uint8))
+        refs[hashlib.sha256(png).hexdigest()] = png
+    assert sum(png_pixels(p)[0] for p in refs.values()) > PUT_MAX_PIXELS
+    assert device.put_references(refs) == 18
+    checks = [(sha, None, None) for sha in refs]
+    reply = device.match_many(checks, [])
+    assert "missing" not in reply and len(reply["results"]) == 18

@@ -6,10 +6,13 @@ import json
 import time
 from typing import Any
 
+from pytest_virtualpy.errors import ImageError
 from pytest_virtualpy.lab.client import LabClient
+from pytest_virtualpy.lab.imaging import png_pixels
+from pytest_virtualpy.lab.wire import PUT_MAX_PIXELS
 
 #: how many references, and PNG bytes, one put_references call carries at most (the
-#: daemon refuses more than 64 items or 16 MB)
+#: daemon refuses more than 64 items, 16 MB or PUT_MAX_PIXELS decoded pixels)
 PUT_BATCH_ITEMS = 32
 PUT_BATCH_BYTES = 8 << 20
 
@@ -100,13 +103,19 @@ class DeviceClient:
         >>> device.put_references({hashlib.sha256(png).hexdigest(): png})  # doctest: +SKIP
         1
         """
-        stored, batch, size = 0, [], 0
+        stored, batch, size, pixels = 0, [], 0, 0
         for sha, png in refs.items():
-            if batch and (len(batch) >= PUT_BATCH_ITEMS or size + len(png) > PUT_BATCH_BYTES):
+            try:
+                count = png_pixels(png)[0]
+            except ImageError:
+                count = 0  # not a PNG: the daemon says what is wrong with it
+            full = size + len(png) > PUT_BATCH_BYTES or pixels + count > PUT_MAX_PIXELS
+            if batch and (len(batch) >= PUT_BATCH_ITEMS or full):
                 stored += self._call("put_references", tuple(batch))["stored"]
-                batch, size = [], 0
+                batch, size, pixels = [], 0, 0
             batch.append((sha, png))
             size += len(png)
+            pixels += count
         if batch:
             stored += self._call("put_references", tuple(batch))["stored"]
         return stored

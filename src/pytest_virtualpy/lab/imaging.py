@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 import cv2
 import numpy as np
 
@@ -32,3 +34,19 @@ def encode_image(array: np.ndarray, fmt: str = "png", quality: int = 90) -> byte
     if not ok:
         raise ImageError("could not encode the frame")
     return buf.tobytes()
+
+
+_PNG = b"\x89PNG\r\n\x1a\n"
+_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 4, 6: 4}  # PNG colour type -> channels once decoded
+
+
+def png_pixels(png: bytes) -> tuple[int, int]:
+    """``(pixels, decoded bytes)`` of a PNG, from its header (no pixel is decoded).
+
+    >>> png_pixels(encode_image(np.zeros((720, 1280, 3), np.uint8), "png"))
+    (921600, 2764800)
+    """
+    if not png.startswith(_PNG) or png[12:16] != b"IHDR" or len(png) < 26:
+        raise ImageError("a reference is not a PNG image (no IHDR header)")
+    width, height, _, colour = struct.unpack(">IIBB", png[16:26])
+    return width * height, width * height * _CHANNELS.get(colour, 4)

@@ -17,6 +17,13 @@ from pytest_virtualpy import errors
 
 _PLAIN = (str, bytes, int, float, bool, type(None))
 
+#: the bounds of localisation's match_many (the daemon enforces them; clients keep inside)
+MATCH_MANY_CHECKS = 256  # checks in one call
+MATCH_MANY_CROPS = 32  # crops in one call
+REFERENCE_STORE_BYTES = 128 << 20  # decoded references the daemon keeps (LRU)
+PUT_MAX_BYTES = 16 << 20  # PNG bytes in one put_references call
+PUT_MAX_PIXELS = REFERENCE_STORE_BYTES // 4  # decoded pixels in one put_references call
+
 #: exception types the daemon may report, by name, and what the client re-raises for each
 WIRE_ERRORS: dict[str, type[Exception]] = {
     **{

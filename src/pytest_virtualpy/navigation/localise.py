@@ -22,6 +22,8 @@ from collections.abc import Iterable
 
 from pytest_virtualpy import vision
 from pytest_virtualpy.errors import BadArgument, ConfigError
+from pytest_virtualpy.lab.imaging import png_pixels
+from pytest_virtualpy.lab.wire import MATCH_MANY_CHECKS, MATCH_MANY_CROPS, REFERENCE_STORE_BYTES
 from pytest_virtualpy.navigation.model import (
     AllOf,
     ImageCheck,
@@ -34,8 +36,8 @@ from pytest_virtualpy.navigation.model import (
 from pytest_virtualpy.screen_wire import image_bytes
 
 #: what one daemon call carries (lab_daemon.match_many's bounds)
-MAX_IMAGE_CHECKS = 256
-MAX_TEXT_REGIONS = 32
+MAX_IMAGE_CHECKS = MATCH_MANY_CHECKS
+MAX_TEXT_REGIONS = MATCH_MANY_CROPS
 
 
 class Localiser:
@@ -79,6 +81,14 @@ class Localiser:
                 self._images.append(check)
             elif isinstance(check, TextCheck) and check.region not in self._regions:
                 self._regions.append(check.region)
+        decoded = sum(png_pixels(png)[1] for png in self._refs.values())
+        if decoded > REFERENCE_STORE_BYTES:
+            raise ConfigError(
+                f"{self.tree.path}: its reference images take {decoded / 2**20:.0f} MB once "
+                f"decoded, more than the {REFERENCE_STORE_BYTES >> 20} MB a lab daemon keeps "
+                "for localisation: cut each reference down to the part that tells its screen "
+                "apart (a title, a logo), not the whole screen"
+            )
         if len(self._images) > MAX_IMAGE_CHECKS or len(self._regions) > MAX_TEXT_REGIONS:
             raise ConfigError(
                 f"{self.tree.path}: localisation evaluates at most {MAX_IMAGE_CHECKS} distinct "
