@@ -7,6 +7,8 @@ matched on, and ``all`` / ``any`` are composed client side.
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import cv2
@@ -15,6 +17,7 @@ import pytest
 
 from pytest_virtualpy.errors import ConfigError
 from pytest_virtualpy.lab.device import DeviceClient
+from pytest_virtualpy.navigation import localise as localise_module
 from pytest_virtualpy.navigation.localise import Localiser
 from pytest_virtualpy.navigation.model import (
     AllOf,
@@ -161,3 +164,16 @@ def test_references_too_big_for_the_daemons_store_are_a_config_error(counted, tm
         nodes[f"screen{i}"] = ImageCheck(path)
     with pytest.raises(ConfigError, match=r"t\.toml: its reference images take 148 MB .*cut"):
         Localiser(tree_of(tmp_path / "t.toml", **nodes), screen_of(counted))
+
+
+def test_references_are_encoded_once_per_version_of_their_file(tmp_path):
+    path = tmp_path / "logo.png"
+    cv2.imwrite(str(path), np.full((40, 120, 3), 90, np.uint8))
+    tree = tree_of(tmp_path / "t.toml", logo=ImageCheck(path))
+    first = Localiser(tree, None)  # each test's navigator builds one
+    hits = localise_module._reference.cache_info().hits
+    assert Localiser(tree, None)._refs == first._refs
+    assert localise_module._reference.cache_info().hits == hits + 1
+    cv2.imwrite(str(path), np.full((40, 120, 3), 200, np.uint8))  # the file changed
+    os.utime(path, ns=(time.time_ns() + 10**9,) * 2)
+    assert Localiser(tree, None)._refs.keys() != first._refs.keys()

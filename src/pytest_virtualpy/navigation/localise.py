@@ -16,9 +16,11 @@ which could not change the answer).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 from pytest_virtualpy import vision
 from pytest_virtualpy.errors import BadArgument, ConfigError
@@ -74,8 +76,7 @@ class Localiser:
     def _add(self, checks: Iterable[ImageCheck | TextCheck]) -> None:
         for check in checks:
             if isinstance(check, ImageCheck) and check not in self._sha:
-                png = image_bytes(check.image)
-                sha = hashlib.sha256(png).hexdigest()
+                png, sha = _reference_of(check.image)
                 self._refs[sha] = png
                 self._sha[check] = sha
                 self._images.append(check)
@@ -155,6 +156,23 @@ class Localiser:
         images = list(dict.fromkeys(c for c in leaves if isinstance(c, ImageCheck)))
         regions = list(dict.fromkeys(c.region for c in leaves if isinstance(c, TextCheck)))
         return holds(recogniser, self._look(images, regions))
+
+
+def _reference_of(path: Path) -> tuple[bytes, str]:
+    try:
+        st = Path(path).stat()
+    except OSError:  # gone: image_bytes says so, clearly
+        png = image_bytes(path)
+        return png, hashlib.sha256(png).hexdigest()
+    return _reference(Path(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=512)
+def _reference(path: Path, mtime_ns: int, size: int) -> tuple[bytes, str]:
+    """A reference file as PNG bytes and their SHA-256, read and encoded once per version
+    of the file (each test's navigator localises with the same tree)."""
+    png = image_bytes(path)
+    return png, hashlib.sha256(png).hexdigest()
 
 
 def _images_only(recogniser: Recogniser) -> bool:
