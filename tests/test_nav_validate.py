@@ -1,7 +1,8 @@
 """``pytest --nav-validate=TREE`` (issue 11, "Validating a tree against new firmware").
 
 The covering walk is checked on its own; then a real pytest run (pytester) validates a
-tree with one deliberately wrong edge on a simulated box through the real daemon.
+tree with one deliberately wrong edge on a simulated box through the real daemon, and
+``-k`` picks edges as it picks any test.
 """
 
 from __future__ import annotations
@@ -125,6 +126,25 @@ def test_nav_validate_reports_the_wrong_edge_and_passes_the_others(lab_run):
     assert "0% ok (1)" in texts  # the wrong edge: walked once, never arrived
     measured = [t for t in texts if re.fullmatch(r"\d+\.\d\d s, \d+% ok \(\d+\)", t)]
     assert len(measured) >= edges - 3 and all("100% ok" in t for t in measured)
+
+
+@pytest.mark.timeout(300)
+def test_k_runs_only_the_edges_it_selects_and_the_summary_counts_them(lab_run):
+    walk = covering_walk(load_tree(EXAMPLE))
+    chosen = [f"{i + 1}:{s.name}" for i, s in enumerate(walk) if "about" in s.name]
+    assert 0 < len(chosen) < len(walk)
+    lab_run.makepyfile(test_about="def test_about():\n    raise AssertionError\n")
+    result = lab_run.runpytest("--lab=bench-a", f"--nav-validate={EXAMPLE}", "-v", "-k", "about")
+    result.assert_outcomes(passed=len(chosen), deselected=len(walk) - len(chosen) + 1)
+    ran = re.findall(r"nav-validate::test_edge\[(.*?)\] PASSED", result.stdout.str())
+    assert ran == chosen  # in walk order
+    result.stdout.fnmatch_lines(
+        [
+            f"{len(chosen)} of {len(walk)} edges (the others deselected) in a walk of * key "
+            f"presses; {len(chosen)} passed, 0 failed",
+        ]
+    )
+    assert "not run" not in result.stdout.str()
 
 
 def test_a_tree_that_does_not_load_is_a_usage_error(lab_run):

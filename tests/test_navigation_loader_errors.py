@@ -1,8 +1,10 @@
 """The navigation tree loader's errors: what is wrong and where (file:line).
 
-Unknown nodes, missing images, duplicate names, unreachable nodes, bad edges and bad nodes
-each name the line of the tree file to fix, and a missing tree file is explained; an
-interrupt node, though, needs no edge in (no device needed).
+Unknown nodes, missing images, duplicate names, unreachable nodes (also a loop of nodes no
+path leads into), bad edges (a timeout or cost that is not finite, a settle stillness no
+shorter than the timeout) and bad nodes each name the line of the tree file to fix, and a
+missing tree file is explained; an interrupt node, though, needs no edge in, and neither
+does what only an interrupt node leads to (no device needed).
 """
 
 from __future__ import annotations
@@ -69,6 +71,33 @@ def test_unreachable_nodes_are_each_named_with_their_line(tree_dir):
     assert "'home' is unreachable" not in message and "'live' is unreachable" not in message
 
 
+def test_a_loop_of_nodes_no_path_leads_into_is_unreachable(tree_dir):
+    loop = '[nodes.a]\nimage = "home.png"\n[nodes.b]\nimage = "home.png"\n'
+    loop += '[[edges]]\nfrom = "a"\nto = "b"\nkeys = ["K"]\n'
+    loop += '[[edges]]\nfrom = "b"\nto = "a"\nkeys = ["K"]\n'
+    path = write_tree(tree_dir, EDGES + loop)
+    with pytest.raises(ConfigError, match="unreachable") as e:
+        load_tree(path)
+    message = str(e.value)
+    for name, other in (("a", "b"), ("b", "a")):
+        assert f"nav.toml:{line_of(path, f'[nodes.{name}]')}: node {name!r} is unreachable" in (
+            message
+        )
+        assert 'no path of edges leads to it from the "*" edges\' targets' in message
+        assert f"only from {other!r}, which is unreachable too" in message
+    assert 'add an [[edges]] to it (to = "a")' in message
+    assert "mark it interrupt = true" in message
+    assert message.count("unreachable:") == 2  # home, live, guide... are fine
+
+
+def test_what_only_an_interrupt_node_leads_to_is_reachable(tree_dir):
+    extra = '[nodes.popup]\nimage = "home.png"\ninterrupt = true\n'
+    extra += '[nodes.offer]\nimage = "home.png"\n'
+    extra += '[[edges]]\nfrom = "popup"\nto = "offer"\nkeys = ["KEY_OK"]\n'
+    extra += '[[edges]]\nfrom = "offer"\nto = "home"\nkeys = ["KEY_BACK"]\n'
+    assert "offer" in load_tree(write_tree(tree_dir, EDGES + extra)).nodes
+
+
 def test_an_interrupt_node_needs_no_edge_in(tree_dir):
     edges = EDGES + '[[edges]]\nfrom = "popup"\nto = "home"\nkeys = ["KEY_BACK"]\n'
     path = write_tree(tree_dir, edges)
@@ -100,6 +129,25 @@ def test_an_interrupt_node_needs_no_edge_in(tree_dir):
             "settle =",
         ),
         ("[[edges]\n", "not valid TOML", "[[edges]"),
+        *(
+            (
+                f'[[edges]]\nfrom = "home"\nto = "live"\nkeys = ["K"]\n{key} = {value}\n',
+                f"{key} must be a finite number",
+                "[[edges]]" if key != "settle" else "settle =",
+            )
+            for key in ("timeout", "cost", "settle")
+            for value in ("inf", "nan", "+inf")
+        ),
+        (
+            '[[edges]]\nfrom = "home"\nto = "live"\nkeys = ["K"]\ntimeout = 2\nsettle = 2\n',
+            r"the screen still for 2 s.*timeout is 2 s",
+            "settle =",
+        ),
+        (
+            '[[edges]]\nfrom = "home"\nto = "live"\nkeys = ["K"]\nsettle = { stable_secs = 6.5 }\n',
+            r"the screen still for 6.5 s.*timeout is 5 s.*could never settle in time",
+            "settle =",
+        ),
     ],
 )
 def test_bad_edges_are_explained_with_their_line(tree_dir, edges, message, needle):

@@ -1,8 +1,9 @@
 """Navigation subtrees and recovery keys (no device needed).
 
 A subtree file's nodes are addressed by path (``settings/network/wifi``), reach their
-parent's nodes and the root's (``/...``); its mistakes name the subtree file, and a
-subtree that includes itself is refused. ``[recovery] keys`` (KEY_BACK unless given) is
+parent's nodes and the root's (``/...``); its mistakes name the subtree file (its
+unreachable nodes too), and a subtree that includes itself, directly or through others,
+is refused, naming the loop. ``[recovery] keys`` (KEY_BACK unless given) is
 the root tree's: a subtree's is refused.
 """
 
@@ -87,12 +88,61 @@ def test_subtree_mistakes_name_the_subtree_file(tmp_path):
     assert f"settings/tree.toml:{line_of(sub, 'network/tree.toml')}:" in str(e.value)
 
 
-def test_a_subtree_that_includes_itself_is_refused(tmp_path):
+def test_unreachable_subtree_nodes_are_named_by_path_in_their_file(tmp_path):
     path = _subtree_project(tmp_path)
     sub = tmp_path / "settings" / "tree.toml"
-    sub.write_text(sub.read_text().replace("network/tree.toml", "tree.toml"))
-    with pytest.raises(ConfigError, match="nested deeper"):
+    sub.write_text(
+        sub.read_text() + '[nodes.sound]\nimage = "images/picture.png"\n'
+        '[nodes.volume]\nimage = "images/picture.png"\n'
+        '[[edges]]\nfrom = "sound"\nto = "volume"\nkeys = ["KEY_OK"]\n'
+        '[[edges]]\nfrom = "volume"\nto = "sound"\nkeys = ["KEY_BACK"]\n'
+    )
+    with pytest.raises(ConfigError, match="unreachable") as e:
         load_tree(path)
+    for name in ("sound", "volume"):
+        assert (
+            f"settings/tree.toml:{line_of(sub, f'[nodes.{name}]')}: node 'settings/{name}' "
+            "is unreachable"
+        ) in str(e.value)
+    assert str(e.value).count("unreachable:") == 2
+
+
+@pytest.mark.parametrize(
+    ("file", "includer", "loop"),
+    [
+        ("tree.toml", "settings/tree.toml", "settings/tree.toml -> settings/tree.toml"),
+        (
+            "../tree.toml",
+            "settings/network/tree.toml",
+            "settings/tree.toml -> settings/network/tree.toml -> settings/tree.toml",
+        ),
+        (
+            "../../nav.toml",
+            "settings/network/tree.toml",
+            "nav.toml -> settings/tree.toml -> settings/network/tree.toml -> nav.toml",
+        ),
+    ],
+    ids=["itself", "its-parent", "the-root"],
+)
+def test_a_subtree_that_includes_itself_is_refused(tmp_path, file, includer, loop):
+    path = _subtree_project(tmp_path)
+    sub = tmp_path / includer
+    if includer == "settings/tree.toml":
+        sub.write_text(sub.read_text().replace("network/tree.toml", file))
+    else:
+        sub.write_text(f'[subtrees.again]\nfile = "{file}"\n' + sub.read_text())
+    looped = loop.split(" -> ")[0]
+    with pytest.raises(ConfigError, match="includes itself") as e:
+        load_tree(path)
+    line = line_of(sub, "[subtrees.")
+    assert f"{includer}:{line}: {looped} includes itself (through {loop})" in str(e.value)
+
+
+def test_one_file_mounted_twice_is_no_loop(tmp_path):
+    path = _subtree_project(tmp_path)
+    text = path.read_text() + '[subtrees.wired]\nfile = "settings/network/tree.toml"\n'
+    path.write_text(text + '[[edges]]\nfrom = "home"\nto = "wired/wifi"\nkeys = ["KEY_0"]\n')
+    assert "wired/wifi" in load_tree(path).nodes
 
 
 def test_recovery_keys(tree_dir):

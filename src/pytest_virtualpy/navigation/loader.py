@@ -21,7 +21,9 @@ The format (full description: docs/navigation.md)::
     cost = 1.5                            # seconds, until the edge has been measured
 
 tomllib gives no line numbers, so :class:`~.toml_lines.TomlLines` finds a table's line
-by scanning the text; every ``ConfigError`` starts with ``file:line:``.
+by scanning the text; every ``ConfigError`` starts with ``file:line:``. Every node must be
+reachable along edges from where a walk can be: the targets of ``"*"`` edges, the first
+node, and the interrupt nodes (screens that come by themselves).
 
 >>> load(Path("examples/navigation.toml")).nodes[0]     # doctest: +SKIP
 'home'
@@ -29,6 +31,7 @@ by scanning the text; every ``ConfigError`` starts with ``file:line:``.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -57,7 +60,6 @@ RECOGNISER_KEYS = ("image", "images", "text", "region", "all", "any")
 EDGE_KEYS = ("from", "to", "keys", "timeout", "settle", "cost")
 SETTLE_KEYS = ("stable_secs", "until", "region")
 NODE_KEYS = (*RECOGNISER_KEYS, "interrupt")
-MAX_DEPTH = 8  # subtrees within subtrees
 DEFAULT_RECOVERY_KEYS = ("KEY_BACK",)  # closes most dialogs, leaves most unknown pages
 
 #: called with a file's path relative to the tree's folder before it is read, so a
@@ -87,8 +89,12 @@ class _Loader:
 
     # --- files --------------------------------------------------------------------
 
+    def rel(self, path: Path) -> str:
+        """``path`` relative to the tree's folder (``settings/tree.toml``)."""
+        return path.relative_to(self.root).as_posix()
+
     def shown(self, path: Path) -> str:
-        rel = path.relative_to(self.root).as_posix()
+        rel = self.rel(path)
         return f"{self.shown_root}/{rel}" if self.shown_root else rel
 
     def local(self, src: _Source | None, rel: str, where: str, what: str) -> Path:
@@ -124,10 +130,11 @@ class _Loader:
 
     # --- the tree -----------------------------------------------------------------
 
-    def load_file(self, src: _Source, depth: int) -> None:
+    def load_file(self, src: _Source, chain: tuple[Path, ...]) -> None:
+        """Load ``src``, the last of ``chain`` (the files that include it, the root first)."""
         for section in src.data:
             if section not in ("nodes", "edges", "subtrees", "recovery") or (
-                section == "recovery" and depth
+                section == "recovery" and len(chain) > 1
             ):
                 raise ConfigError(
                     f"{src.shown}:{src.lines.section(section)}: unknown section {section!r}; "
@@ -161,11 +168,17 @@ class _Loader:
             _check_name(name, where, "subtree")
             if not isinstance(entry, dict) or set(entry) != {"file"}:
                 raise ConfigError(f'{where}: subtree {name!r} needs exactly file = "its_tree.toml"')
-            if depth >= MAX_DEPTH:
-                raise ConfigError(f"{where}: subtrees nested deeper than {MAX_DEPTH} (a loop?)")
-            where = f"{src.shown}:{src.lines.key(line, 'file')}"
-            path = self.local(src, entry["file"], where, f"subtree {name!r}: file")
-            self.load_file(self.read(path, f"{src.prefix}{name}/", where), depth + 1)
+            at = f"{src.shown}:{src.lines.key(line, 'file')}"
+            path = self.local(src, entry["file"], at, f"subtree {name!r}: file")
+            looped = [p for p in chain if p.resolve() == path.resolve()]
+            if looped:
+                loop = [*chain[chain.index(looped[0]) :], path]
+                raise ConfigError(
+                    f"{where}: {self.rel(looped[0])} includes itself (through "
+                    f"{' -> '.join(map(self.rel, loop))}); a subtree's file must not include "
+                    "a file that includes it"
+                )
+            self.load_file(self.read(path, f"{src.prefix}{name}/", at), (*chain, path))
 
     def recogniser(
         self, src: _Source, entry: dict, line: int, what: str, known=RECOGNISER_KEYS
@@ -263,7 +276,14 @@ class _Loader:
             cost = _number(cost, f"{where}: edges[{index}] cost", 0.0, allow_zero=True)
         settle = None
         if "settle" in entry:
-            settle = self.settle(src, entry["settle"], src.lines.key(line, "settle"), index)
+            at = src.lines.key(line, "settle")
+            settle = self.settle(src, entry["settle"], at, index)
+            if settle.stable_secs >= timeout:
+                raise ConfigError(
+                    f"{src.shown}:{at}: edges[{index}] settle wants the screen still for "
+                    f"{settle.stable_secs:g} s, but its timeout is {timeout:g} s: it could never "
+                    "settle in time; make the stillness shorter than the timeout"
+                )
         return Edge(source, target, tuple(keys), timeout, settle, cost, where)
 
     def settle(self, src: _Source, value: Any, line: int, index: int) -> Settle:
@@ -302,26 +322,54 @@ def load(path: Path, *, fetch: Fetch | None = None, shown_as: str | None = None)
     if not path.is_file():
         raise ConfigError(f"navigation tree {shown_as or path} does not exist")
     loader.root_source = loader.read(root / path.name, "", str(path))
-    loader.load_file(loader.root_source, 0)
+    loader.load_file(loader.root_source, (loader.root_source.path,))
     if not loader.nodes:
         raise ConfigError(f"{loader.shown(root / path.name)} defines no [nodes.NAME]")
     edges = [loader.edge(src, i, e) for src, i, e in loader.raw_edges]
-    reached = {e.target for e in edges}
-    lost = [n for n in loader.nodes.values() if n.name not in reached and not n.interrupt]
-    if lost:
-        raise ConfigError(
-            "\n".join(
-                f"{n.where}: node {n.name!r} is unreachable: no edge leads to it; add an "
-                f'[[edges]] with to = "{n.name}", remove the node, or mark a screen that '
-                "comes by itself (a popup) interrupt = true"
-                for n in lost
-            )
-        )
+    _check_reachable(loader.nodes, edges)
     recovery = _recovery(loader.root_source, loader.root_source.data.get("recovery"))
     return NavigationTree(path, loader.nodes, edges, recovery)
 
 
 # --- small checks ---------------------------------------------------------------------
+
+
+def _check_reachable(nodes: dict[str, Node], edges: list[Edge]) -> None:
+    """A ConfigError naming every node no path of edges leads to from where a walk can be:
+    the targets of ``"*"`` edges, the first node and the interrupt nodes."""
+    starts = [e.target for e in edges if e.source == ANYWHERE]
+    starts += [next(iter(nodes)), *(n.name for n in nodes.values() if n.interrupt)]
+    starts = list(dict.fromkeys(starts))
+    out: dict[str, list[str]] = {}
+    for e in edges:
+        out.setdefault(e.source, []).append(e.target)
+    reached: set[str] = set()
+    todo = list(starts)
+    while todo:
+        name = todo.pop()
+        if name not in reached:
+            reached.add(name)
+            todo.extend(out.get(name, ()))
+    problems = []
+    for node in nodes.values():
+        if node.name in reached:
+            continue
+        into = list(dict.fromkeys(e.source for e in edges if e.target == node.name))
+        why = (
+            f"edges lead to it only from {', '.join(map(repr, into))}, which "
+            f"{'is' if len(into) == 1 else 'are'} unreachable too"
+            if into
+            else "no edge leads to it"
+        )
+        problems.append(
+            f"{node.where}: node {node.name!r} is unreachable: no path of edges leads to it "
+            'from the "*" edges\' targets, the first node or an interrupt node '
+            f"({', '.join(map(repr, starts))}); {why}; add an [[edges]] to it "
+            f'(to = "{node.name}") from a reachable node, remove the node, or mark it '
+            "interrupt = true if it comes by itself (a popup)"
+        )
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
 def _toml_error(shown: str, lines: TomlLines, e: tomllib.TOMLDecodeError) -> ConfigError:
@@ -375,10 +423,11 @@ def _region(value: Any, src: _Source, line: int, what: str) -> Region:
 
 
 def _number(value: Any, what: str, low: float, *, allow_zero: bool = False) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if not ok or not (value >= low if allow_zero else value > low) or value != value:
+    ok = isinstance(value, int) and not isinstance(value, bool)  # ints are finite
+    ok = ok or (isinstance(value, float) and math.isfinite(value))
+    if not ok or not (value >= low if allow_zero else value > low):
         bound = f">= {low}" if allow_zero else f"> {low}"
-        raise ConfigError(f"{what} must be a number {bound} (seconds), got {value!r}")
+        raise ConfigError(f"{what} must be a finite number {bound} (seconds), got {value!r}")
     return float(value)
 
 

@@ -9,8 +9,9 @@ pytest item ``nav-validate::test_edge[N:FROM->TO]``. An item goes to its edge's 
 presses the edge's keys once (:meth:`Navigator.follow`) and fails, saying what the screen
 shows instead (the plugin saves the screenshot), when the target does not appear. The
 terminal summary lists the edges that failed and why. Other tests of the run are
-deselected: this is a validation run. Items run in walk order on one device (not with
-``-n``).
+deselected: this is a validation run; ``-k`` and ``-m`` pick among the edges' items as
+among any tests (the summary counts the edges picked). Items run in walk order on one
+device (not with ``-n``).
 
 A ``"*"`` edge (from any screen) is walked from a node other than its target, so that
 its keys have something to do.
@@ -141,6 +142,8 @@ class NavValidation:
     walk: list[WalkStep]
     costs: EdgeCosts = field(default_factory=EdgeCosts)
     outcomes: list[Outcome] = field(default_factory=list)
+    #: the steps left to run once collection is done (-k / -m may deselect some)
+    selected: list[WalkStep] | None = None
 
     @classmethod
     def from_option(cls, path: Path) -> NavValidation:
@@ -148,11 +151,13 @@ class NavValidation:
         tree = load_tree(path)
         return cls(tree, covering_walk(tree))
 
-    @pytest.hookimpl(trylast=True)
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_collection_modifyitems(
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
-    ) -> None:
-        """Replace the collected tests by one item per step of the walk."""
+    ):
+        """Replace the collected tests by one item per step of the walk, before the other
+        hooks (pytest's -k and -m among them) run on them; then put what they left back
+        in walk order."""
         from pytest_virtualpy.navigation import validate_edges
 
         module = pytest.Module.from_parent(
@@ -160,7 +165,15 @@ class NavValidation:
         )
         if items:
             config.hook.pytest_deselected(items=list(items))
-        items[:] = list(module.collect())
+        ours = list(session.genitems(module))  # reported as collected, like any test's
+        items[:] = ours
+        result = yield
+        mine, left = {id(item) for item in ours}, {id(item) for item in items}
+        if foreign := [item for item in items if id(item) not in mine]:  # a plugin's
+            config.hook.pytest_deselected(items=foreign)
+        items[:] = [item for item in ours if id(item) in left]
+        self.selected = [item.callspec.params["nav_step"] for item in items]
+        return result
 
     def run(self, step: WalkStep, navigator) -> None:
         """Walk one step; record and raise (a failed test) when it does not arrive."""
@@ -196,11 +209,15 @@ class NavValidation:
         failed = [o for o in self.outcomes if o.reason]
         skipped = sum(o.skipped for o in self.outcomes)
         passed = len(self.outcomes) - len(failed) - skipped
-        not_run = len(self.walk) - len(self.outcomes)
+        steps = self.walk if self.selected is None else self.selected
+        not_run = len(steps) - len(self.outcomes)
+        edges = f"{len(steps)} edges"
+        if len(steps) < len(self.walk):
+            edges = f"{len(steps)} of {len(self.walk)} edges (the others deselected)"
         tr.section(f"navigation tree {self.tree.path}", sep="=")
         tr.write_line(
-            f"{len(self.walk)} edges in a walk of {walk_presses(self.tree, self.walk)} key "
-            f"presses; {passed} passed, {len(failed)} failed"
+            f"{edges} in a walk of {walk_presses(self.tree, steps)} key presses; "
+            f"{passed} passed, {len(failed)} failed"
             + (f", {skipped} skipped" if skipped else "")
             + (f", {not_run} not run" if not_run else "")
         )
