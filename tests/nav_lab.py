@@ -112,5 +112,12 @@ class Walk:
     def hops(self) -> list:
         return [s for s in self.log.steps if s.kind == "nav_hop"]
 
+    def open_popup(self) -> None:
+        """Open the simulator's popup now and wait until it hides the screen it covers."""
+        self.dev.sim_inject("popup", {})
+        end = time.monotonic() + 3
+        while self.nav.current_node() is not None:
+            assert time.monotonic() < end, "the popup never covered the screen"
+
     def screen_is(self, name: str) -> bool:
         return self.dev.sim_state()["screen"] == name

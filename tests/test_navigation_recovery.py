@@ -75,10 +75,7 @@ def test_a_popup_the_tree_does_not_know_is_closed_by_the_recovery_keys(lease, tm
     dev = lease("nav-b")
     walk = Walk(dev, load_served_tree(dev, tmp_path / "tree"), tmp_path)
     assert walk.nav.tree.recovery_keys == ("KEY_BACK",)
-    dev.sim_inject("popup", {})
-    end = time.monotonic() + 3
-    while walk.nav.current_node() is not None:
-        assert time.monotonic() < end, "the popup never covered the screen"
+    walk.open_popup()
     walk.nav.navigate_to("guide")
     assert walk.screen_is("guide") and not dev.sim_state()["popup"]
     kinds = [(s.kind, s.name) for s in walk.log.steps if s.kind in ("nav_hop", "nav_recover")]
@@ -91,10 +88,7 @@ def test_a_typo_in_the_recovery_keys_is_a_config_error_not_skipped(lease, tmp_pa
     tree = load_served_tree(dev, tmp_path / "tree")
     tree = dataclasses.replace(tree, recovery_keys=("KEY_BAKC",))
     walk = Walk(dev, tree, tmp_path, max_retries=1)
-    dev.sim_inject("popup", {})
-    end = time.monotonic() + 3
-    while walk.nav.current_node() is not None:
-        assert time.monotonic() < end, "the popup never covered the screen"
+    walk.open_popup()
     with pytest.raises(ConfigError, match=r"\[recovery\] keys: unknown key 'KEY_BAKC'\. "
                        "Did you mean KEY_BACK"):  # fmt: skip
         walk.nav.navigate_to("guide")
@@ -128,10 +122,7 @@ def test_an_unknown_screen_in_a_tree_without_star_edges_tries_the_recovery_keys(
     )
     dev = lease("nav-b")
     walk = Walk(dev, load_tree(path), tmp_path)
-    dev.sim_inject("popup", {})
-    end = time.monotonic() + 3
-    while walk.nav.current_node() is not None:
-        assert time.monotonic() < end, "the popup never covered the screen"
+    walk.open_popup()
     walk.nav.navigate_to("settings")
     assert walk.screen_is("settings") and not dev.sim_state()["popup"]
     assert [s.kind for s in walk.log.steps if s.kind.startswith("nav_")] == [
