@@ -7,11 +7,15 @@ import pytest
 
 from pytest_virtualpy import vision
 from pytest_virtualpy.lab.imaging import decode_image, encode_image
+from tests.conftest import wait_until
+from tests.sim_frames import wait_for_home_frame
 
 TILES = (64, 446, 1152, 144)  # the home tiles row, static
 
 
 def test_a_1080p_reference_is_found_on_the_720p_box(device):
+    wait_for_home_frame(device)  # and its tiles still: the reference is cut from this frame
+    wait_until(lambda: device.is_frozen(TILES, None, 0.3, None)["frozen"], timeout=5)
     _, png = device.get_frame(region=TILES)
     at_1080p = cv2.resize(decode_image(png), None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC)
     reference = encode_image(at_1080p)
