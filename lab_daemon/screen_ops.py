@@ -130,39 +130,34 @@ def detect_motion(
 
     Each frame is compared with the last frame that moved (stb-tester's way), also
     across calls: ``reference`` is that frame's capture time, which each result carries
-    as ``"reference"`` for the next call. Without it (a first call) the reference is
-    the frame before ``since``. A reference that fell out of the ring is replaced by the
-    oldest frame still there."""
-    if reference is None or since is None:
-        frames = ring.frames(since=since)
+    as ``"reference"`` for the next call. The frame itself is kept here (a ring holds
+    a fraction of a second at 720p, less than a slow fade takes to add up), a few per
+    device. Without it, or once it is dropped, the reference is the frame before
+    ``since``."""
+    kept = None if reference is None else _motion_refs.get((id(ring), reference))
+    frames = ring.frames(since=since)
+    if kept is None:
+        first = next(frames)
     else:
-        frames = _after_reference(ring.frames(since=reference + _LATER), since)
-    first = next(frames)
-    last_moved = first.time
+        first = kept
+        frames = (f for f in frames if since is None or f.time is None or f.time >= since)
+    last_moved = first
     results = []
     for result in vision.detect_motion(
         itertools.chain([first], frames), threshold=threshold, min_size=min_size, mask=mask,
         region=region,
     ):  # fmt: skip
-        last_moved = result.time if result.motion else last_moved
-        results.append({**result.to_dict(), "reference": last_moved})
+        last_moved = result.frame if result.motion else last_moved
+        results.append({**result.to_dict(), "reference": last_moved.time})
         if len(results) >= max_frames:
             break
+    if last_moved.time is not None:
+        _motion_refs.put((id(ring), last_moved.time), last_moved)
     return results
 
 
-_LATER = 1e-6  # seconds: ring.frames(since=t + this) starts AT the frame captured at t
-
-
-def _after_reference(frames, since: float):
-    """The first of ``frames`` (the reference), then those captured at ``since`` or later:
-    the frames in between were compared by an earlier call and need not be again."""
-    yield next(frames)
-    for frame in frames:
-        if frame.time is not None and frame.time >= since:
-            yield frame
-            yield from frames
-            return
+MOTION_REF_BYTES = 32 << 20  # reference frames of detect_motion streams kept (LRU)
+_motion_refs = LruCache(MOTION_REF_BYTES)
 
 
 def is_black(ring, region, mask, threshold) -> dict:

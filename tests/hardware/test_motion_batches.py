@@ -6,7 +6,9 @@ frame: no two neighbouring frames differ by the threshold (25), but every 13th f
 drifted far enough from the last one that moved, as stb-tester's differ counts it. The
 same frames run through :func:`vision.detect_motion` in this process give the expected
 rhythm; through the daemon, 10 frames at a time, the rhythm must be the same (a batch
-that restarted the comparison would never see the fade at all).
+that restarted the comparison would never see the fade at all). At 720p the daemon's
+frame ring holds 12 frames, fewer than the 13 a motion takes to add up, so the reference
+frame must outlive the ring.
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ FRAMES = 110  # 20 .. 238, then the loop jumps back (one big change per 4.4 s)
 def _fade_video(path: Path) -> None:
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv444p"
+        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv444p"
         stream.time_base = Fraction(1, FPS)
         stream.options = {"qp": "0"}
         for i in range(FRAMES):
-            frame = np.full((180, 320, 3), 20 + STEP * i, np.uint8)
+            frame = np.full((720, 1280, 3), 20 + STEP * i, np.uint8)
             video = av.VideoFrame.from_ndarray(frame, format="bgr24")
             video.pts = i
             out.mux(stream.encode(video))
