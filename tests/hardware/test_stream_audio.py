@@ -234,7 +234,9 @@ def test_an_alsa_capture_device_through_the_daemon(served_lab, tmp_path):
     assert dev.wait_for_audio(-40.0, 5.0)["ok"]
     time.sleep(1.0)
     hz, rate = peak_hz(dev, 0.5)
-    assert rate == 16000 and hz == pytest.approx(1000, abs=4)
+    # the silence a loaded machine leaves between samples (below) smears the peak a
+    # little (1004.1 Hz in one CI run); a wrong rate or resampling is hundreds of Hz off
+    assert rate == 16000 and hz == pytest.approx(1000, abs=8)
     # the file plugin delivers one sample per read, so this machine falls behind real time
     # and the ring fills the gaps with silence: the level is the tone's or less, by how
     # far it fell behind (-31 dB in a loaded CI run), and far above silence (-inf)
