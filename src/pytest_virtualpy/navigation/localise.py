@@ -57,6 +57,7 @@ class Localiser:
         self.last_time: float | None = None
         self.last_matches: dict[ImageCheck, vision.MatchResult] = {}
         self._refs: dict[str, bytes] = {}  # sha256 hex -> PNG bytes
+        self._decoded = 0  # bytes those take once decoded (the daemon's store bounds it)
         self._sha: dict[ImageCheck, str] = {}
         self._images: list[ImageCheck] = []
         self._regions: list[vision.Region] = []  # distinct regions of text checks
@@ -77,15 +78,16 @@ class Localiser:
         for check in checks:
             if isinstance(check, ImageCheck) and check not in self._sha:
                 png, sha = _reference_of(check.image)
+                if sha not in self._refs:
+                    self._decoded += png_pixels(png)[1]
                 self._refs[sha] = png
                 self._sha[check] = sha
                 self._images.append(check)
             elif isinstance(check, TextCheck) and check.region not in self._regions:
                 self._regions.append(check.region)
-        decoded = sum(png_pixels(png)[1] for png in self._refs.values())
-        if decoded > REFERENCE_STORE_BYTES:
+        if self._decoded > REFERENCE_STORE_BYTES:
             raise ConfigError(
-                f"{self.tree.path}: its reference images take {decoded / 2**20:.0f} MB once "
+                f"{self.tree.path}: its reference images take {self._decoded / 2**20:.0f} MB once "
                 f"decoded, more than the {REFERENCE_STORE_BYTES >> 20} MB a lab daemon keeps "
                 "for localisation: cut each reference down to the part that tells its screen "
                 "apart (a title, a logo), not the whole screen"
