@@ -8,12 +8,13 @@ hue, at the same gray level. The remote is the command driver. A pytester run as
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
+
+from tests.hardware.video_files import write_lossless
 
 FPS = 25
 UNFOCUSED = (120, 80, 60)  # BGR slate blue
@@ -31,16 +32,7 @@ def _keyboard(focus: int) -> np.ndarray:
 
 def _focus_video(path: Path) -> None:
     """2 s, looped by the daemon: key 3 focused for a second, then key 4."""
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv444p"
-        stream.time_base = Fraction(1, FPS)
-        stream.options = {"qp": "0"}  # lossless: only the RGB -> YUV rounding remains
-        for i in range(2 * FPS):
-            frame = av.VideoFrame.from_ndarray(_keyboard(3 if i < FPS else 4), format="bgr24")
-            frame.pts = i
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
+    write_lossless(path, (_keyboard(3 if i < FPS else 4) for i in range(2 * FPS)), FPS)
 
 
 def _decoded_gray_difference(path: Path) -> int:

@@ -9,32 +9,23 @@ simulator's live TV cannot say this: its moving video may reach every edge of th
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 
-from tests.hardware.test_stream_audio import lease
+from tests.hardware.video_files import lease, write_lossless
 
 FPS = 25
 FRAMES = 50  # 2 s: the square crosses 200 px, then the loop starts it again
 
 
 def _square_video(path: Path) -> None:
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv444p"
-        stream.time_base = Fraction(1, FPS)
-        stream.options = {"qp": "0"}
-        for i in range(FRAMES):
-            frame = np.full((180, 320, 3), 90, np.uint8)
-            x = 40 + 4 * i
-            frame[80:90, x : x + 10] = (20, 220, 240)
-            video = av.VideoFrame.from_ndarray(frame, format="bgr24")
-            video.pts = i
-            out.mux(stream.encode(video))
-        out.mux(stream.encode(None))
+    def frame(i: int) -> np.ndarray:
+        out = np.full((180, 320, 3), 90, np.uint8)
+        out[80:90, 40 + 4 * i : 50 + 4 * i] = (20, 220, 240)
+        return out
+
+    write_lossless(path, (frame(i) for i in range(FRAMES)), FPS)
 
 
 def test_min_size_reaches_motion_and_freeze_checks(tmp_path, served_lab):

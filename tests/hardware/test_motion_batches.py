@@ -14,7 +14,6 @@ frame must outlive the ring.
 from __future__ import annotations
 
 import itertools
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -23,7 +22,7 @@ import numpy as np
 from pytest_virtualpy import vision
 from pytest_virtualpy.steps import StepLog
 from pytest_virtualpy.tv_screen import TvScreen
-from tests.hardware.test_stream_audio import lease
+from tests.hardware.video_files import lease, write_lossless
 
 FPS = 25
 STEP = 2  # grey levels a frame
@@ -31,17 +30,9 @@ FRAMES = 110  # 20 .. 238, then the loop jumps back (one big change per 4.4 s)
 
 
 def _fade_video(path: Path) -> None:
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv444p"
-        stream.time_base = Fraction(1, FPS)
-        stream.options = {"qp": "0"}
-        for i in range(FRAMES):
-            frame = np.full((720, 1280, 3), 20 + STEP * i, np.uint8)
-            video = av.VideoFrame.from_ndarray(frame, format="bgr24")
-            video.pts = i
-            out.mux(stream.encode(video))
-        out.mux(stream.encode(None))
+    write_lossless(
+        path, (np.full((720, 1280, 3), 20 + STEP * i, np.uint8) for i in range(FRAMES)), FPS
+    )
 
 
 def _gaps(moved: list[bool]) -> list[int]:

@@ -27,9 +27,9 @@ from lab_daemon.config import load_config
 from lab_daemon.devices.alsa_audio import alsa_available
 from lab_daemon.factory import build_device
 from pytest_virtualpy.errors import BadArgument, ConfigError, DeviceUnavailable
-from pytest_virtualpy.lab.client import LabClient
 from pytest_virtualpy.lab.device import DeviceClient
 from pytest_virtualpy.lab.imaging import decode_image
+from tests.hardware.video_files import lease
 
 FFMPEG = shutil.which("ffmpeg")
 pytestmark = [
@@ -84,11 +84,6 @@ def udp_stream(media: Path, port: int):
     finally:
         proc.kill()
         proc.wait(5)
-
-
-def lease(address: str, device: str) -> DeviceClient:
-    client = LabClient.connect(address, os.environ["BENCH_TOKEN"], client_name="tests")
-    return DeviceClient(client, client.lease(device, "tests", 60))
 
 
 def first_white_after(dev: DeviceClient, t: float) -> float:
