@@ -26,11 +26,16 @@ Timestamps (``time.time()`` scale), from the most to the least accurate:
 
 - V4L2: the kernel's buffer timestamp (``timestamps=mono2abs``), taken by the driver when
   the frame was captured: within a millisecond or so of the capture hardware.
-- Live network streams: the time the packet holding the frame was received, before
-  decoding (so decoder threading adds no error). It is late by the sender's encoding and
-  network latency: typically 20-200 ms for a hardware encoder on a LAN, more for HLS
-  (segments arrive whole: seconds, and several frames share one arrival time). The
-  jitter is the network's.
+- Live network streams (MPEG-TS, RTSP, HLS): the frame's pts on the wall clock, by the
+  offset of the least-delayed of the last 64 pictures (their packets' receipt minus
+  their pts, taken before decoding, so decoder threading adds no error). It is late by
+  the sender's encoding and network latency: typically 20-200 ms for a hardware encoder
+  on a LAN, more for HLS (segments arrive whole). A reader that fell behind, as on a
+  loaded lab host, reads a backlog from the socket late, but its frames keep the times
+  the sender gave them, and so stay in step with their sound. A pts that goes back by
+  more than a second starts a new offset.
+- MJPEG over HTTP (the demuxer makes the pts up): the time the frame's packet was
+  received. It is late by the same latencies, plus any time the reader fell behind.
 - Files and VOD playlists: the paced presentation time (the wall-clock time the frame is
   due by its pts), exact relative to the media, late only by scheduling (~1 ms).
 
@@ -61,67 +66,18 @@ from typing import Any, ClassVar
 import av
 import numpy as np
 
+from lab_daemon.devices.av_open import is_file, is_v4l2, open_arguments
 from lab_daemon.devices.base import VideoSource
 from lab_daemon.devices.options import Option
 from pytest_virtualpy.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-#: V4L2 four-character codes and the FFmpeg names ``input_format`` wants
-FOURCC = {
-    "MJPG": "mjpeg",
-    "JPEG": "mjpeg",
-    "YUYV": "yuyv422",
-    "YUY2": "yuyv422",
-    "UYVY": "uyvy422",
-    "H264": "h264",
-    "NV12": "nv12",
-    "YU12": "yuv420p",
-    "RGB3": "rgb24",
-    "BGR3": "bgr24",
-}
 PACE_MODES = ("auto", "always", "never")
 DEFAULT_SIZE = (1280, 720)
 DEFAULT_FPS = 30.0
-
-
-def is_v4l2(source: str, demuxer: str | None = None) -> bool:
-    """Whether ``source`` is read with FFmpeg's V4L2 input."""
-    if demuxer is not None:
-        return demuxer in ("v4l2", "video4linux2")
-    return source.startswith("/dev/")
-
-
-def is_file(source: str) -> bool:
-    """Whether ``source`` is a local file (a path or a ``file:`` URL), not a stream."""
-    return source.startswith("file:") or ("://" not in source and not source.startswith("/dev/"))
-
-
-def open_arguments(opts: dict[str, Any]) -> tuple[str | None, dict[str, str]]:
-    """The FFmpeg input format and options that ``av.open`` gets for these options.
-
-    >>> open_arguments({"source": "/dev/video0", "width": 1280, "height": 720,
-    ...                 "fps": 30.0, "format": "MJPG"})[1]["input_format"]
-    'mjpeg'
-    """
-    source, demuxer = opts["source"], opts.get("demuxer")
-    options: dict[str, str] = {}
-    fmt = demuxer
-    if is_v4l2(source, demuxer):
-        fmt = "video4linux2"
-        if opts.get("width") and opts.get("height"):
-            options["video_size"] = f"{opts['width']}x{opts['height']}"
-        if opts.get("fps"):
-            options["framerate"] = f"{opts['fps']:g}"
-        if opts.get("format"):
-            options["input_format"] = FOURCC.get(opts["format"].upper(), opts["format"])
-        options["timestamps"] = "mono2abs"  # the kernel's capture time, on the wall clock
-    elif source.startswith("rtsp://"):
-        options["rtsp_transport"] = "tcp"  # no lost packets, hence no smeared frames
-    elif source.startswith("udp://"):
-        options["overrun_nonfatal"] = "1"  # a late reader drops packets, not the stream
-    options.update({str(k): str(v) for k, v in (opts.get("options") or {}).items()})
-    return fmt, options
+#: AVFMT_NOTIMESTAMPS: a demuxer that makes its pts up (MJPEG over HTTP, raw MJPEG)
+NO_TIMESTAMPS = 0x0080
 
 
 class AvVideo(VideoSource):
@@ -328,6 +284,8 @@ class AvVideo(VideoSource):
             rate = stream.average_rate or stream.guessed_rate
             if o["fps"] is None and rate and 1 <= float(rate) <= 240:
                 self.fps = float(rate)
+            # the pts are the sender's clock, unless the demuxer makes them up (MJPEG)
+            sender_clock = not container.format.flags & NO_TIMESTAMPS
             arrivals: dict[int, float] = {}
             origin: float | None = None  # wall-clock time of pts 0, when pacing
             last_picture = time.monotonic()
@@ -356,10 +314,9 @@ class AvVideo(VideoSource):
                         t = arrivals.pop(frame.pts, received) if frame.pts is not None else received
                         if self._v4l2 and frame.time is not None and abs(frame.time - t) < 5:
                             t = frame.time
+                        elif frame.time is not None:
+                            t = self._live_time(t, frame.time, sender_clock)
                         t = max(t, self._last_time + 1e-6)  # reordered (B-)frames: monotonic
-                        if frame.time is not None:  # the least-delayed picture's offset
-                            self._offsets.append(t - frame.time)
-                            self._pts_offset = min(self._offsets)
                     self._deliver(frame.to_ndarray(format="bgr24"), t)
                     self._delivered += 1
                     last_picture = time.monotonic()
@@ -368,6 +325,19 @@ class AvVideo(VideoSource):
             return self._delivered, finite
         finally:
             container.close()
+
+    def _live_time(self, arrival: float, pts: float, sender_clock: bool) -> float:
+        """A live picture's time: its pts on the wall clock by the least-delayed of the last
+        64 pictures, or its arrival when the pts are not the sender's.
+
+        A reader thread kept off the CPU reads a backlog from the socket's buffer late, all
+        at once; the pts still say when each picture was sent, so only the pictures that
+        came soonest after they were sent set the offset."""
+        if self._offsets and pts + min(self._offsets) < self._last_time - 1.0:
+            self._offsets.clear()  # the pts went back (the sender restarted): a new clock
+        self._offsets.append(arrival - pts)
+        self._pts_offset = min(self._offsets)
+        return pts + self._pts_offset if sender_clock else arrival
 
     def _sound(self, packet: av.Packet, pace: bool, origin: float | None, received: float):
         """Decode an audio packet and feed it on the pictures' clock; the (new) origin."""

@@ -60,7 +60,18 @@ def served_lab(pytester, tmp_path, monkeypatch):
         monkeypatch.setenv("BENCH_TOKEN", token)
         return address
 
+    serve.processes = daemons  # the daemons started, oldest first
     yield serve
     for daemon in daemons:
         daemon.terminate()
         daemon.wait(20)
+
+
+@pytest.fixture(scope="session")
+def tone_mp4(tmp_path_factory):
+    """The tone media of ``tone_media.py``: black, then white with a 1 kHz tone, then black."""
+    from tests.hardware.tone_media import FFMPEG, make_tone_mp4
+
+    if FFMPEG is None and not os.environ.get("CI"):
+        pytest.skip("needs the ffmpeg binary: apt-get install -y ffmpeg")
+    return make_tone_mp4(tmp_path_factory.mktemp("media") / "tone.mp4")

@@ -26,7 +26,8 @@ import cv2
 import numpy as np
 import pytest
 
-from lab_daemon.devices.av_video import AvVideo, is_file, is_v4l2, open_arguments
+from lab_daemon.devices.av_open import is_file, is_v4l2, open_arguments
+from lab_daemon.devices.av_video import AvVideo
 from lab_daemon.devices.base import Device, KeySender
 from lab_daemon.devices.options import check_options
 from lab_daemon.host import LabHost

@@ -55,10 +55,12 @@ def test_a_slow_fade_is_seen_across_the_daemons_batches(tmp_path, served_lab):
     )
     device = lease(served_lab(lab_toml), "fade")
     screen = TvScreen(device, StepLog(), lambda name, data: Path(name))
-    seen = [bool(m) for m in screen.detect_motion(timeout=3.5)]
-    assert len(seen) > 60  # ~87 frames at 25 fps
+    # 125 frames at 25 fps; a loaded machine decodes 720p slower (60 in 3.5 s in one run)
+    seen = [bool(m) for m in screen.detect_motion(timeout=5.0)]
+    assert len(seen) > 60
     # every 13th frame or so, as in-process (the loop's jump back is one more motion;
     # frames a loaded machine skipped shorten a gap, never lengthen it)
     assert sum(seen) >= 5, seen
     assert max(_gaps(seen)) <= 14, _gaps(seen)
-    assert not any(a and b for a, b in itertools.pairwise(seen)), seen  # 2 levels: no motion
+    # a 2-level step alone is no motion: only the jump back may follow a fade's motion
+    assert sum(a and b for a, b in itertools.pairwise(seen)) <= 1, seen
