@@ -1,6 +1,6 @@
 """The navigation tree loader's errors: what is wrong and where (file:line).
 
-Unknown nodes, missing images, duplicate names, unreachable nodes (also a loop of nodes no
+Unknown nodes, missing or unreadable images, duplicate names, unreachable nodes (also a loop of nodes no
 path leads into), bad edges (a timeout or cost that is not finite, a settle stillness no
 shorter than the timeout) and bad nodes each name the line of the tree file to fix, and a
 missing tree file is explained; an interrupt node, though, needs no edge in, and neither
@@ -35,6 +35,15 @@ def test_missing_image_names_the_line_of_the_image(tree_dir):
     with pytest.raises(ConfigError, match="about.png does not exist") as e:
         load_tree(path)
     assert f"nav.toml:{line_of(path, 'about.png')}:" in str(e.value)
+
+
+def test_an_unreadable_image_names_the_line_of_the_image(tree_dir):
+    (tree_dir / "about.png").write_bytes(b"not a picture at all")
+    path = write_tree(tree_dir, EDGES)
+    with pytest.raises(ConfigError, match="about.png cannot be read as an image") as e:
+        load_tree(path)
+    assert f"nav.toml:{line_of(path, 'about.png')}:" in str(e.value)
+    assert "PNG" in str(e.value)  # says what to give instead
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,6 @@ import time
 from pytest_virtualpy.errors import BadArgument, ConfigError, NavigationError, UnknownKeyError
 from pytest_virtualpy.keys import check_key
 from pytest_virtualpy.navigation.costs import EdgeCosts, miss_kpi_name
-from pytest_virtualpy.navigation.loader import DEFAULT_RECOVERY_KEYS
 from pytest_virtualpy.navigation.localise import Localiser
 from pytest_virtualpy.navigation.model import (
     ANYWHERE,
@@ -34,6 +33,7 @@ from pytest_virtualpy.navigation.model import (
     leaf_checks,
 )
 from pytest_virtualpy.navigation.pathfinding import shortest_path
+from pytest_virtualpy.navigation.tree_checks import DEFAULT_RECOVERY_KEYS
 from pytest_virtualpy.steps import StepLog
 
 DEFAULT_MAX_RETRIES = 4
