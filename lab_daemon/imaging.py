@@ -11,13 +11,11 @@ would allocate 1.2 GB. :func:`decode_bounded` refuses anything larger than
 
 from __future__ import annotations
 
-import struct
-
 import cv2
 import numpy as np
 
 from pytest_virtualpy.errors import ImageError
-from pytest_virtualpy.lab.imaging import decode_image, encode_image
+from pytest_virtualpy.lab.imaging import decode_image, encode_image, image_size
 from pytest_virtualpy.vision import Region
 
 __all__ = [
@@ -32,55 +30,6 @@ __all__ = [
 MAX_IMAGE_SIDE = 4096  # pixels on either side of a reference image or mask
 MAX_IMAGE_PIXELS = 3840 * 2160  # and in all: a 4K frame, the largest a capture gives
 MAX_COORDINATE = 1 << 16  # region values beyond this are never a real screen position
-
-_PNG = b"\x89PNG\r\n\x1a\n"
-# JPEG start-of-frame markers (baseline, progressive, lossless...): not DHT, JPG, DAC
-_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-
-
-def _jpeg_size(data: bytes, what: str) -> tuple[int, int]:
-    i = 2
-    while i + 4 <= len(data):
-        if data[i] != 0xFF:
-            raise ImageError(f"the {what} is a damaged JPEG (no marker at byte {i})")
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        if marker in (0x01, *range(0xD0, 0xD9)):  # no length field
-            i += 2
-            continue
-        (length,) = struct.unpack(">H", data[i + 2 : i + 4])
-        if marker in _SOF:
-            if i + 9 > len(data):
-                break
-            precision, height, width = struct.unpack(">BHH", data[i + 4 : i + 9])
-            if precision != 8:
-                raise ImageError(f"the {what} must be 8 bits per channel, not {precision}")
-            return width, height
-        if length < 2:
-            break
-        i += 2 + length
-    raise ImageError(f"the {what} is a JPEG without a frame header the daemon can read")
-
-
-def image_size(data: bytes, what: str = "image") -> tuple[int, int]:
-    """``(width, height)`` from a PNG or JPEG header, without decoding any pixel.
-
-    Anything else (another format, a damaged header) is an :class:`ImageError`.
-    """
-    if not data:
-        raise ImageError(f"the {what} is empty")
-    if data.startswith(_PNG):
-        if len(data) < 26 or data[12:16] != b"IHDR":
-            raise ImageError(f"the {what} is a damaged PNG (no IHDR header)")
-        width, height, depth = struct.unpack(">IIB", data[16:25])
-        if depth > 8:
-            raise ImageError(f"the {what} must be 8 bits per channel, not {depth}")
-        return width, height
-    if data.startswith(b"\xff\xd8"):
-        return _jpeg_size(data, what)
-    raise ImageError(f"the {what} is not a PNG or JPEG image (it starts {bytes(data[:8])!r})")
 
 
 def decode_bounded(data: bytes, what: str = "image") -> np.ndarray:
