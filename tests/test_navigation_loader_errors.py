@@ -1,10 +1,10 @@
 """The navigation tree loader's errors: what is wrong and where (file:line).
 
-Unknown nodes, missing or unreadable images, duplicate names, unreachable nodes (also a loop of nodes no
-path leads into), bad edges (a timeout or cost that is not finite, a settle stillness no
-shorter than the timeout) and bad nodes each name the line of the tree file to fix, and a
-missing tree file is explained; an interrupt node, though, needs no edge in, and neither
-does what only an interrupt node leads to (no device needed).
+Unknown nodes, missing or unreadable images, duplicate names, unreachable nodes (also a
+loop of nodes no path leads into), bad edges (a timeout or cost that is not finite, a
+settle stillness no shorter than the timeout) and bad nodes each name the line of the tree
+file to fix, and a missing tree file is explained; an interrupt node, though, needs no
+edge in, and neither does what only an interrupt node leads to (no device needed).
 """
 
 from __future__ import annotations

@@ -272,13 +272,22 @@ def _say(config: pytest.Config, line: str) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     """A chosen lab that cannot be reached at all is one usage error, before any test runs."""
     config = session.config
-    navigation = config.stash.get(fixtures.NAVIGATOR_KEY, None)
-    if navigation is not None and not config.option.collectonly:
+    # measured edge costs of past runs, per device model, as plain data: for the walks of
+    # tests and of --nav-validate
+    from pytest_virtualpy.navigation.validate import PLUGIN_NAME as NAV_VALIDATION
+
+    planners = [
+        config.stash.get(fixtures.NAVIGATOR_KEY, None),
+        config.pluginmanager.get_plugin(NAV_VALIDATION),
+    ]
+    planners = [p for p in planners if p is not None]
+    if planners and not config.option.collectonly:
         from pytest_virtualpy.results.nav_history import edge_history
         from pytest_virtualpy.results.pytest_plugin import results_db_url
 
-        # measured edge costs of past runs, per device model, as plain data
-        navigation.history = edge_history(results_db_url(config))
+        history = edge_history(results_db_url(config))
+        for planner in planners:
+            planner.history = history
     lab_session = config.stash[fixtures.SESSION_KEY]
     if not lab_session.specs or hasattr(config, "workerinput") or config.option.collectonly:
         return

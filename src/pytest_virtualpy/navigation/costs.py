@@ -77,6 +77,22 @@ class EdgeCosts:
         self._run: dict[Edge, list[float]] = {}
         self._misses: dict[Edge, int] = {}
 
+    @classmethod
+    def from_history(cls, past: Mapping[str, Mapping[str, float]]) -> EdgeCosts:
+        """Costs from one model's plain results history, as
+        :func:`~pytest_virtualpy.results.nav_history.edge_history` gives it.
+
+        >>> EdgeCosts.from_history({"nav:a->b": {"mean_ms": 900, "count": 3, "failures": 1}}
+        ...                        ).stats(Edge("a", "b", ("KEY_OK",)))
+        EdgeStats(mean_ms=900.0, count=3, failures=1)
+        """
+        return cls(
+            {
+                kpi: EdgeStats(float(s["mean_ms"]), int(s["count"]), int(s["failures"]))
+                for kpi, s in past.items()
+            }
+        )
+
     def record(self, edge: Edge, duration_ms: float | None) -> None:
         """One walk of ``edge``: ``duration_ms`` to arrive, or None if it did not."""
         if duration_ms is None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pytest_virtualpy.errors import ConfigError
 from pytest_virtualpy.lab.device import DeviceClient
-from pytest_virtualpy.navigation.costs import EdgeCosts, EdgeStats
+from pytest_virtualpy.navigation.costs import EdgeCosts
 from pytest_virtualpy.navigation.loader import load
 from pytest_virtualpy.navigation.model import NavigationTree
 from pytest_virtualpy.navigation.navigator import Navigator
@@ -100,12 +100,7 @@ class SessionNavigation:
             self._trees[key] = served if served is not None else self.ini_tree
             model = str(device.info.get("model") or name)
             past = self.history.get(model, {})
-            self._costs[key] = EdgeCosts(
-                {
-                    kpi: EdgeStats(float(s["mean_ms"]), int(s["count"]), int(s["failures"]))
-                    for kpi, s in past.items()
-                }
-            )
+            self._costs[key] = EdgeCosts.from_history(past)
         tree = self._trees[key]
         if isinstance(tree, ConfigError):
             raise ConfigError(str(tree))

@@ -24,6 +24,7 @@ its keys have something to do.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,7 +141,9 @@ class NavValidation:
 
     tree: NavigationTree
     walk: list[WalkStep]
-    costs: EdgeCosts = field(default_factory=EdgeCosts)
+    #: past walks from the results database, per model (set at session start)
+    history: Mapping[str, Mapping[str, Mapping[str, float]]] = field(default_factory=dict)
+    costs: EdgeCosts | None = None  # see costs_for
     outcomes: list[Outcome] = field(default_factory=list)
     #: the steps left to run once collection is done (-k / -m may deselect some)
     selected: list[WalkStep] | None = None
@@ -174,6 +177,13 @@ class NavValidation:
         items[:] = [item for item in ours if id(item) in left]
         self.selected = [item.callspec.params["nav_step"] for item in items]
         return result
+
+    def costs_for(self, model: str) -> EdgeCosts:
+        """The walk's edge costs: ``model``'s results history, pooled with what this run
+        measures (one device walks the whole tree), to plan the way to each step."""
+        if self.costs is None:
+            self.costs = EdgeCosts.from_history(self.history.get(model, {}))
+        return self.costs
 
     def run(self, step: WalkStep, navigator) -> None:
         """Walk one step; record and raise (a failed test) when it does not arrive."""
