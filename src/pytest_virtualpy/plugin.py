@@ -15,13 +15,18 @@ import sys
 import time
 from pathlib import Path
 
-import _pytest
-import pluggy
 import pytest
 
-from pytest_virtualpy import ai_check, ai_client, blame, fixtures, junit, video_evidence
-from pytest_virtualpy.errors import ConfigError, LabError, MatchTimeout
-from pytest_virtualpy.lab.imaging import encode_image
+from pytest_virtualpy import (
+    ai_check,
+    ai_client,
+    blame,
+    failure_report,
+    fixtures,
+    junit,
+    video_evidence,
+)
+from pytest_virtualpy.errors import ConfigError
 from pytest_virtualpy.lab.inventory import load_inventory, load_pools, resolve_labs
 from pytest_virtualpy.lab.session import (
     DEFAULT_LEASE_TIMEOUT_SECS,
@@ -31,7 +36,6 @@ from pytest_virtualpy.lab.session import (
 )
 from pytest_virtualpy.lab_summary import LabFaults
 from pytest_virtualpy.results.artifacts import LocalArtifacts
-from pytest_virtualpy.vision import annotate_match
 
 RUN_ID_ENV = "VIRTUALPY_RUN_ID"
 CATALOG_KEY = pytest.StashKey[dict]()  # lab -> its devices (or why it was unreachable)
@@ -348,13 +352,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if ctx is not None:
         report.virtualpy = ctx.record()  # plain data; travels to the xdist controller
     if call.when == "setup":
-        _leave_out_lease_wait(item, report, ctx)
+        failure_report.leave_out_lease_wait(item, report, ctx)
     if bucket == blame.USAGE:  # the message says what to fix: show the test's lines only
-        report.longrepr = _repr_without_our_frames(item, call.excinfo)
+        report.longrepr = failure_report.repr_without_our_frames(item, call.excinfo)
     expected_failure = hasattr(report, "wasxfail") and call.excinfo is not None
     needs_evidence = (report.failed or expected_failure) and bucket != blame.USAGE
     if needs_evidence and ctx is not None and call.when == "call":
-        _attach_failure_evidence(report, ctx, call.excinfo)
+        failure_report.attach_failure_evidence(report, ctx, call.excinfo)
     return report
 
 
@@ -366,55 +370,6 @@ def pytest_sessionfinish(session: pytest.Session):
     if logfile is not None and logfile.is_file():
         junit.rewrite(logfile)
     return result
-
-
-def _leave_out_lease_wait(item: pytest.Item, report, ctx) -> None:
-    """Waiting for a free device is not the test's time: take it out of the setup's
-    duration (it stays in ``lease_wait_ms``, even when the wait ended without a device)."""
-    session = item.config.stash[fixtures.SESSION_KEY]
-    wait = ctx.lease_wait_ms if ctx is not None else session.take_lease_wait_ms()
-    report.duration = max(0.0, report.duration - wait / 1000)
-    if ctx is None and wait:
-        report.virtualpy = {"lease_wait_ms": wait}
-
-
-def _repr_without_our_frames(item: pytest.Item, excinfo: pytest.ExceptionInfo):
-    """The failure's report with virtualpy's own frames left out (as pytest hides its own).
-
-    With no frame of the test's own left (a marker refused while a fixture set up), the
-    message alone: it says what to fix.
-    """
-    hidden = [Path(m.__file__).resolve().parent for m in (blame, _pytest, pluggy)]
-    keep = excinfo.traceback.filter(
-        lambda entry: not any(h in Path(entry.path).resolve().parents for h in hidden)
-    )
-    if not len(keep):
-        return excinfo.getrepr(style="no")
-    excinfo.traceback = keep
-    return item.repr_failure(excinfo)
-
-
-def _attach_failure_evidence(report, ctx: fixtures.DeviceContext, excinfo) -> None:
-    """Save the last frame (and an annotated copy for match timeouts) and name them."""
-    exc = excinfo.value if excinfo is not None else None
-    saved: list[tuple[str, str]] = []  # (what, where)
-    try:
-        frame = getattr(exc, "frame", None)
-        if isinstance(exc, MatchTimeout) and frame is not None:  # needs no lab: do it first
-            annotated = annotate_match(frame, exc.best, getattr(exc, "region", None))
-            path = ctx.save("failure-annotated.png", encode_image(annotated, "png"), "annotated")
-            saved.append(("annotated screenshot", str(path)))
-        _, png = ctx.device.get_frame()
-        saved.insert(0, ("screenshot", str(ctx.save("failure.png", png))))
-        if "serial" in ctx.device.info.get("capabilities", []):
-            _, log = ctx.device.serial_log(ctx.serial_start)
-            saved.append(("serial log", str(ctx.save("serial.log", log, "serial_log"))))
-    except LabError as e:
-        saved.append(("no screenshot", f"the lab failed too ({e})"))
-    report.sections.append(("virtualpy", "\n".join(f"{what}: {where}" for what, where in saved)))
-    report.user_properties.extend(
-        ("virtualpy_" + what.replace(" ", "_"), where) for what, where in saved
-    )
 
 
 def pytest_report_teststatus(report, config):

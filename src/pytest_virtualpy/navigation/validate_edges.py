@@ -28,9 +28,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("nav_step", validation.walk, ids=ids)
 
 
-def test_edge(
-    request: pytest.FixtureRequest, nav_step: WalkStep, stb, remote, tv_screen
-) -> None:
+def test_edge(request: pytest.FixtureRequest, nav_step: WalkStep, stb, remote, tv_screen) -> None:
     """Go to the step's start, press its edge's keys once, check the target appears."""
     validation = _validation(request.config)
     costs = validation.costs_for(stb.model)
