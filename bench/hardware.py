@@ -172,7 +172,7 @@ def section_capture(args, folder: Path, mp4: Path, mp4_frames: int) -> None:
                 ("send -> available in ring (ms)", dist(send_to_ring),
                  verdict(percentile(send_to_ring, 95) <= period, f"p95 <= {period:.1f} ms")),
             ]  # fmt: skip
-        what = "paced time" if kind == "mp4" else "packet arrival"
+        what = {"mp4": "paced time", "mjpeg": "packet arrival"}.get(kind, "pts on the lab clock")
         rows += [
             (f"timestamp ({what}) -> in ring (ms)", dist(in_daemon),
              verdict(percentile(in_daemon, 95) <= period, f"p95 <= {period:.1f} ms")
