@@ -7,7 +7,9 @@
    through the real AvVideo driver and the daemon's CaptureThread/FrameRing (a LabHost in
    a process of its own): frames read against frames sent (goal: none dropped from a file
    or MJPEG over HTTP); capture-to-available latency (goal: p95 within one frame period);
-   CPU per stream against an idle process (goal: <= 25% of one core);
+   the timestamp's step between neighbouring frames against the media's frame period
+   (how evenly frames are stamped: a burst stamped on arrival is uneven); CPU per stream
+   against an idle process (goal: <= 25% of one core);
 2. IR: ``remote.press`` round trip from this process through ``python -m lab_daemon
    serve`` to Debian's lircd (file driver), checked against the frames lircd wrote
    (goal: p50 <= 5 ms, p99 <= 20 ms);
@@ -129,15 +131,18 @@ def capture_source(kind: str, url: str, loop: bool, args, folder: Path, modulo: 
         counts["sent"] = sum(1 for n in server.sent if first <= n <= last)
         counts["server_late"] = server.late
     in_daemon, from_send, previous = [], [], None
+    steps = []  # |timestamp step - the media's frame period|, ms, between neighbouring frames
     for n, t_frame, t_avail in frames:
-        if n is None or n == previous:
+        if n is None or (previous is not None and n == previous[0]):
             continue
-        previous = n
+        if previous is not None and n == previous[0] + 1:
+            steps.append(abs(t_frame - previous[1] - 1 / FPS) * 1000)
+        previous = (n, t_frame)
         in_daemon.append((t_avail - t_frame) * 1000)
         if kind == "mjpeg" and n in server.sent:
             sent = server.sent[n]
             from_send.append(((t_frame - sent) * 1000, (t_avail - sent) * 1000))
-    return r, counts, in_daemon, from_send
+    return r, counts, in_daemon, from_send, steps
 
 
 def section_capture(args, folder: Path, mp4: Path, mp4_frames: int) -> None:
@@ -149,7 +154,7 @@ def section_capture(args, folder: Path, mp4: Path, mp4_frames: int) -> None:
         kinds.append(("udp", "MPEG-TS over UDP (ffmpeg -re -c copy)"))
     for kind, title in kinds:
         modulo = None if kind == "mjpeg" else mp4_frames
-        r, c, in_daemon, from_send = capture_source(
+        r, c, in_daemon, from_send, steps = capture_source(
             kind, str(mp4), kind == "mp4", args, folder, modulo
         )
         dropped = c["sent"] - c["seen"]
@@ -177,6 +182,7 @@ def section_capture(args, folder: Path, mp4: Path, mp4_frames: int) -> None:
             (f"timestamp ({what}) -> in ring (ms)", dist(in_daemon),
              verdict(percentile(in_daemon, 95) <= period, f"p95 <= {period:.1f} ms")
              if kind != "mjpeg" else ""),
+            (f"timestamp step vs the {period:.1f} ms period (ms)", dist(steps), ""),
             ("CPU of the capture process", f"{cpu:.1f}% of one core ({cpu - idle_pct:.1f}% "
              f"over idle)", verdict(cpu - idle_pct <= 25, "<= 25%")),
         ]  # fmt: skip
