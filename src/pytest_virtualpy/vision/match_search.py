@@ -47,6 +47,12 @@ class _Heat:
 # Direct (single-pass, full resolution, colour) search when it is this cheap, in
 # positions x template pixels; above it, coarse-to-fine.
 _DIRECT_BUDGET = 3_000_000
+# ... and for a small reference (<= _SMALL_AREA) in a small image (a region beside an
+# icon's place): matchTemplate's cost follows the image's area, while a small shrunk
+# reference ranks dozens of coarse peaks, each refined on its own (and retried a level
+# finer when they ran out): there, one full-resolution pass is the quicker (3x, on
+# bench/match_vs_stbt.py's "icon neg" cases) and never less exact.
+_DIRECT_AREA = 160_000  # px of the searched image: a 400x400 region
 _COARSE_MIN_TEMPLATE = 6  # px: smallest side of the shrunk template
 _COARSE_BIG_TEMPLATE = 16  # px: ... to shrink by 8
 _COARSE_RELAX = {MatchMethod.SQDIFF: 0.03}  # others: 0.2 (as stb-tester)
@@ -127,6 +133,8 @@ def _refine_step(
 def _choose_factor(rw: int, rh: int, t: _Template, most: int = 8) -> int:
     positions = (rw - t.w + 1) * (rh - t.h + 1)
     if positions * t.w * t.h <= _DIRECT_BUDGET or t.transparent:
+        return 1
+    if rw * rh <= _DIRECT_AREA and t.w * t.h <= _SMALL_AREA:
         return 1
     f = 1
     # Shrink by up to 4 while the shrunk reference keeps >= 6 px; by 8 only for
