@@ -24,8 +24,10 @@ The algorithm has two passes, like stb-tester's:
    apart), and a candidate of one is looked at +-4 px around before it is
    judged (on smooth video the climb can stop a few pixels short). The
    reported ``first_pass_result`` is the exact
-   full-resolution (colour) score. Small searches, and references the same
-   size as the region, are scored directly at full resolution.
+   full-resolution (colour) score. Small searches (few positions, or a
+   reference up to 64 x 64 px in a region of at most 400 x 400 px), and
+   references the same size as the region, are scored directly at full
+   resolution.
 2. **Confirm** the best candidates: the absolute difference between reference
    and frame at that position, thresholded and eroded (so single-pixel noise
    doesn't count), must leave no differing pixels; the first candidate that
