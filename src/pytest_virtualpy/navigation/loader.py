@@ -38,8 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pytest_virtualpy.errors import ConfigError, ImageError
-from pytest_virtualpy.navigation.localise import reference_of
+import cv2
+
+from pytest_virtualpy.errors import ConfigError
 from pytest_virtualpy.navigation.model import (
     ANYWHERE,
     AllOf,
@@ -117,15 +118,16 @@ class _Loader:
         return full
 
     def reference(self, src: TreeFile, rel: str, where: str, what: str) -> Path:
-        """:meth:`local` for a reference image, which must also decode (once: it is cached)."""
+        """:meth:`local` for a reference image, whose header must be one OpenCV reads (a
+        look at its first bytes: the pixels are decoded when the device localises)."""
         path = self.local(src, rel, where, what)
-        try:
-            reference_of(path)
-        except ImageError as e:
+        if not cv2.haveImageReader(str(path)):
+            with path.open("rb") as f:
+                head = f.read(8)
             raise ConfigError(
-                f"{where}: {what} {rel} cannot be read as an image ({e}); "
+                f"{where}: {what} {rel} cannot be read as an image (it starts {head!r}); "
                 "give a PNG or JPEG file (a PNG keeps an alpha mask)"
-            ) from None
+            )
         return path
 
     def read(self, path: Path, prefix: str, where: str) -> TreeFile:

@@ -77,7 +77,7 @@ class Localiser:
     def _add(self, checks: Iterable[ImageCheck | TextCheck]) -> None:
         for check in checks:
             if isinstance(check, ImageCheck) and check not in self._sha:
-                png, sha = reference_of(check.image)
+                png, sha = _reference_of(check.image)
                 if sha not in self._refs:
                     self._decoded += png_pixels(png)[1]
                 self._refs[sha] = png
@@ -160,9 +160,7 @@ class Localiser:
         return holds(recogniser, self._look(images, regions))
 
 
-def reference_of(path: Path) -> tuple[bytes, str]:
-    """A reference file as PNG bytes and their SHA-256 (an ImageError if it cannot be read);
-    the tree loader calls it first, so an unreadable image is named at its line."""
+def _reference_of(path: Path) -> tuple[bytes, str]:
     try:
         st = Path(path).stat()
     except OSError:  # gone: image_bytes says so, clearly
