@@ -278,12 +278,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     # measured edge costs of past runs, per device model, as plain data: for the walks of
     # tests and of --nav-validate
-    from pytest_virtualpy.navigation.validate import PLUGIN_NAME as NAV_VALIDATION
+    planners = [config.stash.get(fixtures.NAVIGATOR_KEY, None)]
+    if config.getoption("virtualpy_nav_validate"):
+        from pytest_virtualpy.navigation.validate import PLUGIN_NAME as NAV_VALIDATION
 
-    planners = [
-        config.stash.get(fixtures.NAVIGATOR_KEY, None),
-        config.pluginmanager.get_plugin(NAV_VALIDATION),
-    ]
+        planners.append(config.pluginmanager.get_plugin(NAV_VALIDATION))
     planners = [p for p in planners if p is not None]
     if planners and not config.option.collectonly:
         from pytest_virtualpy.results.nav_history import edge_history
